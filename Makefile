@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# appshot: `make` builds everything under build/; `make demo`, `make test`
+# and `make bench` set up the machine (scripts/setup.sh) first. V=1 shows
+# the commands.
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
+CPPFLAGS += -Iinclude -Ilib -Iloader -I$(OUTPUT)
+LDLIBS += -lbpf -lelf -lz -ljson-c
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf
+
+BPF_SRCS := maps/maps.bpf.c $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_HDRS := $(wildcard bpf/*.bpf.h maps/*.bpf.h) include/trace.h include/regions.h
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/obj/lib/%.o,$(LIB_SRCS))
+LIB := $(OUTPUT)/libappshot.a
+
+TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c
+APPSHOT_SRCS := loader/appshot.c loader/run.c
+
+BINS := $(OUTPUT)/bin/appshot $(OUTPUT)/bin/appshot-trace
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/workloads/%,$(WORKLOAD_SRCS))
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/integration/%,$(INTEG_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all tests clean demo test bench setup vmlinux
+
+all: $(BINS) tests
+
+tests: $(UNIT_BINS) $(WORKLOAD_BINS) $(INTEG_BINS) $(BENCH_BINS)
+
+# ---- BPF: compile each object, link them into one, generate the skeleton
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpf/maps.bpf.o: maps/maps.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/trace.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/trace.skel.h: $(OUTPUT)/trace.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name trace > $@
+
+# ---- user space
+$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h tests/lib/*.h) $(OUTPUT)/trace.skel.h
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/bin/appshot-trace: $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TRACE_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/bin/appshot: $(patsubst %.c,$(OUTPUT)/obj/%.o,$(APPSHOT_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/unit/%: $(OUTPUT)/obj/tests/unit/%.o $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/workloads $< -lpthread -o $@
+
+$(OUTPUT)/tests/integration/%: $(OUTPUT)/obj/tests/integration/%.o \
+		$(patsubst %.c,$(OUTPUT)/obj/%.o,$(TESTLIB_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/bench/%: $(OUTPUT)/obj/bench/%.o $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+
+$(OUTPUT)/bpf:
+	@mkdir -p $@
+
+# ---- the two commands of the README, and the rest
+setup:
+	$(Q)scripts/setup.sh
+
+demo: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+test: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+bench: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
+
+vmlinux:
+	$(Q)vmlinux/gen.sh
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

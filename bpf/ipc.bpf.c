@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SysV IPC: the semaphore sets, shared memory segments and message queues
+ * an application gets (by creating or opening them), until IPC_RMID.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define IPC_RMID 0
+
+static __always_inline int ipc_got(struct trace_event_raw_sys_exit *ctx,
+				   enum appshot_ipc_kind kind, int nargs_size)
+{
+	struct syscall_args a;
+	struct task_info *t = take_args(&a);
+	struct ipc_key k = {};
+	struct ipc_info ii = {};
+	struct appshot_event *e;
+
+	if (!t || ctx->ret < 0)
+		return 0;
+	k.aid = t->aid;
+	k.kind = kind;
+	k.id = ctx->ret;
+	if (bpf_map_lookup_elem(&ipcs, &k))
+		return 0; /* already known: another process of the application got it */
+	ii.key = a.a[0];
+	ii.creator = t->tgid;
+	ii.vcreator = t->vtgid;
+	/* semget(key, nsems, flg), shmget(key, size, flg), msgget(key, flg) */
+	ii.flags = nargs_size ? a.a[2] : a.a[1];
+	ii.size = nargs_size ? a.a[1] : 0;
+	bpf_map_update_elem(&ipcs, &k, &ii, BPF_NOEXIST);
+	e = ev_reserve(t, EVT_IPC_GET);
+	if (e) {
+		e->ipc.kind = kind;
+		e->ipc.id = k.id;
+		e->ipc.info = ii;
+		ev_submit(e);
+	}
+	return 0;
+}
+
+static __always_inline int ipc_ctl(struct trace_event_raw_sys_exit *ctx,
+				   enum appshot_ipc_kind kind, int cmd_arg)
+{
+	struct syscall_args a;
+	struct task_info *t = take_args(&a);
+	struct ipc_key k = {};
+	struct appshot_event *e;
+
+	/* glibc passes cmd | IPC_64 */
+	if (!t || ctx->ret < 0 || (a.a[cmd_arg & 3] & 0xff) != IPC_RMID)
+		return 0;
+	k.aid = t->aid;
+	k.kind = kind;
+	k.id = a.a[0];
+	if (bpf_map_delete_elem(&ipcs, &k))
+		return 0;
+	e = ev_reserve(t, EVT_IPC_RM);
+	if (e) {
+		e->ipc.kind = kind;
+		e->ipc.id = k.id;
+		ev_submit(e);
+	}
+	return 0;
+}
+
+#define IPC_PROGS(sc, nargs, body)                                            \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)                             \
+	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                 \
+	{                                                                     \
+		return stash_args(ctx, nargs);                                \
+	}                                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                     \
+		return body;                                                  \
+	}
+
+IPC_PROGS(semget, 3, ipc_got(ctx, IPCK_SEM, 1))
+IPC_PROGS(shmget, 3, ipc_got(ctx, IPCK_SHM, 1))
+IPC_PROGS(msgget, 2, ipc_got(ctx, IPCK_MSG, 0))
+IPC_PROGS(semctl, 3, ipc_ctl(ctx, IPCK_SEM, 2))
+IPC_PROGS(shmctl, 2, ipc_ctl(ctx, IPCK_SHM, 1))
+IPC_PROGS(msgctl, 2, ipc_ctl(ctx, IPCK_MSG, 1))

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Membership: a task joins its creator's application at fork, keeps it
+ * through exec, setsid and re-parenting, and leaves when it is reaped. A
+ * forked process starts with its parent's fds and mappings.
+ */
+#include "fdinfo.bpf.h"
+#include "region.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum fdwalk_mode {
+	FDW_COPY, /* fork: copy the parent's entries of open fds */
+	FDW_EXEC, /* exec: forget fds close-on-exec has closed */
+	FDW_EXIT, /* last thread gone: forget them all */
+};
+
+struct fdwalk_ctx {
+	unsigned long *open_fds;
+	unsigned long word;
+	__u32 aid, from, to;
+	enum fdwalk_mode mode;
+};
+
+static long fdwalk_cb(__u32 i, struct fdwalk_ctx *c)
+{
+	struct fd_key k = { .tgid = c->from, .fd = i };
+	struct sock_key sk = { .aid = c->aid };
+	struct sock_info *si;
+	struct fd_info *fi;
+	int open;
+
+	if ((i & 63) == 0)
+		bpf_probe_read_kernel(&c->word, sizeof(c->word), &c->open_fds[i / 64]);
+	open = (c->word >> (i & 63)) & 1;
+
+	if (c->mode == FDW_EXIT || (c->mode == FDW_EXEC && !open)) {
+		fd_forget(c->aid, c->from, i);
+		return 0;
+	}
+	if (c->mode != FDW_COPY || !open)
+		return 0;
+	fi = bpf_map_lookup_elem(&fds, &k);
+	if (!fi)
+		return 0;
+	k.tgid = c->to;
+	bpf_map_update_elem(&fds, &k, fi, BPF_ANY);
+	if (fi->kind == FDK_SOCKET) {
+		sk.ino = fi->ino;
+		si = bpf_map_lookup_elem(&socks, &sk);
+		if (si)
+			__sync_fetch_and_add(&si->refs, 1);
+	}
+	return 0;
+}
+
+static __always_inline void fd_walk(struct task_struct *task, __u32 aid, __u32 from,
+				    __u32 to, enum fdwalk_mode mode)
+{
+	struct fdwalk_ctx c = { .aid = aid, .from = from, .to = to, .mode = mode };
+	struct fdt_view v;
+
+	if (fdt_of(task, &v))
+		return;
+	c.open_fds = v.open_fds;
+	bpf_loop(v.max_fds < APPSHOT_FD_WALK_MAX ? v.max_fds : APPSHOT_FD_WALK_MAX,
+		 fdwalk_cb, &c, 0);
+}
+
+static __always_inline void vtask_set(__u32 aid, __u32 vtid, __u32 tid)
+{
+	struct vtask_key vk = { .aid = aid, .vtid = vtid };
+
+	bpf_map_update_elem(&vtasks, &vk, &tid, BPF_ANY);
+}
+
+/* Remove (aid, vtid) -> tid, unless the virtual id already names another task. */
+static __always_inline void vtask_del(__u32 aid, __u32 vtid, __u32 tid)
+{
+	struct vtask_key vk = { .aid = aid, .vtid = vtid };
+	__u32 *cur = bpf_map_lookup_elem(&vtasks, &vk);
+
+	if (cur && *cur == tid)
+		bpf_map_delete_elem(&vtasks, &vk);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ctid = BPF_CORE_READ(child, pid);
+	struct task_info *pt, *old, ti = {};
+	struct appshot_event *e;
+	__u32 aid, ptgid;
+
+	pt = member(BPF_CORE_READ(parent, pid));
+	if (!pt)
+		return 0;
+	aid = pt->aid;
+	ptgid = pt->tgid;
+
+	/* A reused pid whose old task was never seen reaped. */
+	old = member(ctid);
+	if (old)
+		vtask_del(old->aid, old->vtid, ctid);
+
+	task_fill(&ti, child, aid, ptgid);
+	bpf_map_update_elem(&tasks, &ctid, &ti, BPF_ANY);
+	vtask_set(aid, ti.vtid, ctid);
+
+	if (!(ti.flags & TASKF_THREAD)) {
+		fd_walk(child, aid, ptgid, ctid, FDW_COPY);
+		rg_copy_process(ptgid, ctid);
+	}
+
+	e = ev_reserve(pt, (ti.flags & TASKF_THREAD) ? EVT_THREAD : EVT_FORK);
+	if (e) {
+		e->fork.tid = ctid;
+		e->fork.vtid = ti.vtid;
+		ev_submit(e);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	struct task_info *t, ti;
+	struct appshot_event *e;
+	__u32 opid = old_pid;
+
+	if (opid != pid) {
+		/* A thread exec'ed: it now has the leader's pid, the leader is gone. */
+		t = member(opid);
+		if (!t)
+			return 0;
+		ti = *t;
+		vtask_del(ti.aid, ti.vtid, opid);
+		bpf_map_delete_elem(&tasks, &opid);
+		task_fill(&ti, p, ti.aid, ti.creator);
+		bpf_map_update_elem(&tasks, &pid, &ti, BPF_ANY);
+		vtask_set(ti.aid, ti.vtid, pid);
+	}
+	t = member(pid);
+	if (!t)
+		return 0;
+	BPF_CORE_READ_STR_INTO(&t->comm, p, comm);
+
+	fd_walk(p, t->aid, tgid, 0, FDW_EXEC);
+	rg_exec(p, tgid, t->aid);
+
+	e = ev_reserve(t, EVT_EXEC);
+	if (e) {
+		bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
+					  BPF_CORE_READ(bprm, filename));
+		ev_submit(e);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	struct task_info *t = member(pid);
+	struct appshot_event *e;
+
+	if (!t)
+		return 0;
+	t->flags |= TASKF_EXITED;
+	t->exit_code = BPF_CORE_READ(p, exit_code);
+
+	/*
+	 * signal->live reached zero before this tracepoint for the last thread:
+	 * the process's fds and mappings end here (its files are still there to
+	 * walk, exit_files() comes after). 6.18 also passes group_dead, but
+	 * 6.1 does not, and this works on both.
+	 */
+	if (BPF_CORE_READ(p, signal, live.counter) == 0) {
+		fd_walk(p, t->aid, tgid, 0, FDW_EXIT);
+		rg_drop_process(tgid);
+	}
+	e = ev_reserve(t, EVT_EXIT);
+	if (e) {
+		e->exit.code = t->exit_code;
+		ev_submit(e);
+	}
+	return 0;
+}
+
+/* Reaped: the pid is free again. The start time tells our task from a successor. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(on_free, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	struct task_info *t = member(pid);
+
+	if (!t || t->start_ns != BPF_CORE_READ(p, start_time))
+		return 0;
+	vtask_del(t->aid, t->vtid, pid);
+	bpf_map_delete_elem(&tasks, &pid);
+	return 0;
+}
