@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Registering, adopting and unregistering applications. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "app.h"
+#include "cgroup.h"
+#include "log.h"
+#include "tables.h"
+#include "util.h"
+
+int app_tracer_ready(struct tracer *tr)
+{
+	int err = tracer_check_env();
+
+	if (err)
+		return err;
+	if (!tracer_is_loaded()) {
+		err = tracer_load();
+		if (err)
+			return err;
+	}
+	return tracer_open(tr);
+}
+
+int app_lookup(struct registry *reg, const char *name, struct app_record *rec)
+{
+	int err = registry_get(reg, name, rec);
+
+	if (err == -ENOENT)
+		pr_err("no application named '%s' (see appshot-trace status)", name);
+	return err;
+}
+
+int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec,
+		 __u32 pidns_level, __u32 pidns_ino, __u32 ipcns_ino)
+{
+	struct app_info info = {
+		.pidns_level = pidns_level,
+		.pidns_ino = pidns_ino,
+		.ipcns_ino = ipcns_ino,
+		.flags = rec->own_ns ? APPF_OWN_PIDNS : 0,
+		.root_tid = rec->root,
+	};
+	pid_t *pids;
+	size_t n;
+	int err;
+
+	err = cgroup_app_path(rec->name, rec->cgroup, sizeof(rec->cgroup));
+	if (err) {
+		pr_err("no cgroup v2 hierarchy is mounted: appshot needs one for its applications");
+		return err;
+	}
+	rec->created = time(NULL);
+	err = registry_add(reg, rec);
+	if (err == -EEXIST)
+		pr_err("an application named '%s' exists already", rec->name);
+	if (err)
+		return err;
+
+	err = cgroup_create(rec->cgroup);
+	if (err == -EEXIST && cgroup_read_ids(rec->cgroup, "cgroup.procs", &pids, &n) == 0) {
+		/* Left by an application that ended without its detach: reuse it if empty. */
+		free(pids);
+		err = n ? -EEXIST : 0;
+		if (n)
+			pr_err("the cgroup %s exists and holds %zu processes", rec->cgroup, n);
+	} else if (err) {
+		pr_err("cannot create the cgroup %s: %s", rec->cgroup, strerror(-err));
+	}
+	if (err)
+		goto undo_registry;
+
+	snprintf(info.name, sizeof(info.name), "%s", rec->name);
+	if (bpf_map_update_elem(tr->fd[TMAP_APPS], &rec->aid, &info, BPF_NOEXIST)) {
+		err = -errno;
+		pr_perror("cannot add application %u to the tracer", rec->aid);
+		goto undo_cgroup;
+	}
+	err = registry_update(reg, rec);
+	if (!err)
+		return 0;
+	bpf_map_delete_elem(tr->fd[TMAP_APPS], &rec->aid);
+undo_cgroup:
+	cgroup_remove(rec->cgroup, NULL);
+undo_registry:
+	registry_remove(reg, rec->name);
+	return err;
+}
+
+int app_adopt(struct tracer *tr, __u32 aid, const pid_t *tids, size_t n, __u32 extra)
+{
+	struct task_info ti;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		__u32 tid = tids[i];
+
+		memset(&ti, 0, sizeof(ti));
+		ti.aid = aid;
+		ti.flags = TASKF_SEED | extra;
+		if (bpf_map_update_elem(tr->fd[TMAP_TASKS], &tid, &ti, BPF_NOEXIST)) {
+			err = -errno;
+			if (err == -EEXIST && !tables_task(tr, tid, &ti))
+				pr_err("task %u is already traced, as part of application %u", tid,
+				       ti.aid);
+			else
+				pr_perror("cannot add task %u to the tracer", tid);
+			break;
+		}
+	}
+	if (!err)
+		err = tracer_seed();
+	/* Clear the seed marks, or on failure take back what was added. */
+	for (size_t j = 0; j < i; j++) {
+		__u32 tid = tids[j];
+
+		if (bpf_map_lookup_elem(tr->fd[TMAP_TASKS], &tid, &ti))
+			continue; /* gone meanwhile */
+		if (err) {
+			bpf_map_delete_elem(tr->fd[TMAP_TASKS], &tid);
+			continue;
+		}
+		ti.flags &= ~TASKF_SEED;
+		bpf_map_update_elem(tr->fd[TMAP_TASKS], &tid, &ti, BPF_EXIST);
+	}
+	return err;
+}
+
+int app_unregister(struct registry *reg, struct tracer *tr, const struct app_record *rec)
+{
+	int err, ret = 0;
+
+	err = tables_drop(tr, rec->aid);
+	if (err) {
+		pr_err("cannot remove the tables of '%s': %s", rec->name, strerror(-err));
+		ret = err;
+	}
+	err = cgroup_remove(rec->cgroup, rec->origin_cgroup[0] ? rec->origin_cgroup : NULL);
+	if (err) {
+		pr_err("cannot remove the cgroup %s: %s", rec->cgroup, strerror(-err));
+		ret = ret ?: err;
+	}
+	err = registry_remove(reg, rec->name);
+	if (err && err != -ENOENT) {
+		pr_err("cannot remove '%s' from the registry: %s", rec->name, strerror(-err));
+		ret = ret ?: err;
+	}
+	if (tables_count_apps(tr) == 0) {
+		tracer_close(tr);
+		err = tracer_unload();
+		if (err) {
+			pr_err("cannot remove the tracer's pins under %s", APPSHOT_PIN_ROOT);
+			ret = ret ?: err;
+		}
+	}
+	return ret;
+}

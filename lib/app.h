@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * An application's life in appshot: registered (number, cgroup, tracer
+ * entry), its tasks adopted into the tables, and finally unregistered with
+ * nothing left behind. Shared by run, attach and detach.
+ */
+#ifndef APPSHOT_APP_H
+#define APPSHOT_APP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "registry.h"
+#include "tracer.h"
+
+/* Load the tracer if it is not yet (registry lock held) and open its maps. */
+int app_tracer_ready(struct tracer *tr);
+
+/*
+ * Register rec (name, mode, root, own_ns, origin_cgroup filled by the
+ * caller): number from the registry, cgroup created, tracer entry. Either
+ * all of it is done or none.
+ */
+int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec,
+		 __u32 pidns_level, __u32 pidns_ino, __u32 ipcns_ino);
+
+/*
+ * Make tasks (system tids) members of application aid and describe what
+ * they hold (fds, mappings) with the seed iterators. extra: TASKF_INIT.
+ */
+int app_adopt(struct tracer *tr, __u32 aid, const pid_t *tids, size_t n, __u32 extra);
+
+/*
+ * Stop tracing the application and remove what appshot made for it: table
+ * entries, event ring, cgroup (processes still in it go back to where they
+ * came from), registry record; the tracer too when it was the last.
+ */
+int app_unregister(struct registry *reg, struct tracer *tr, const struct app_record *rec);
+
+/* The application named name: 0, or -ENOENT with a message. */
+int app_lookup(struct registry *reg, const char *name, struct app_record *rec);
+
+#endif /* APPSHOT_APP_H */

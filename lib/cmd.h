@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Subcommand tables in bpftool's style, and the options every command takes. */
+#ifndef APPSHOT_CMD_H
+#define APPSHOT_CMD_H
+
+#include <getopt.h>
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage; /* the arguments after the command's name */
+	const char *summary;
+};
+
+/* Set by --json: commands print machine output (errors too) on stdout. */
+extern int json_output;
+extern const char *prog_name;
+
+/*
+ * Parse the global options, run the command named by the first argument
+ * and turn its result (0 or -errno) into an exit code: 0, 1, or 2 for a
+ * usage error (-EINVAL from the command's own option parsing).
+ */
+int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int argc,
+	     char **argv);
+
+/* For a command's getopt_long: --json, -v/--verbose, -h/--help handled alike. */
+#define COMMON_LONG_OPTS                                                      \
+	{ "json", no_argument, NULL, 'j' }, { "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+#define COMMON_SHORT_OPTS "vh"
+/* Handle a common option; returns 1 if it was one, -1 for --help (usage shown). */
+int common_opt(int opt, const char *cmd_name);
+/* Print a command's usage; returns -EINVAL for the caller to return. */
+int usage_error(const char *cmd_name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* APPSHOT_CMD_H */

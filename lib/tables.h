@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The tracer's tables of one application, read from the pinned maps into
+ * sorted arrays (for status, and later for snapshot), and their removal.
+ */
+#ifndef APPSHOT_TABLES_H
+#define APPSHOT_TABLES_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "trace.h"
+#include "tracer.h"
+
+struct task_entry {
+	__u32 tid;
+	struct task_info ti;
+};
+
+struct fd_entry {
+	struct fd_key k;
+	struct fd_info fi;
+};
+
+struct sock_entry {
+	__u64 ino;
+	struct sock_info si;
+};
+
+struct ipc_entry {
+	struct ipc_key k;
+	struct ipc_info ii;
+};
+
+struct region_entry {
+	struct region_key k;
+	struct region_info ri;
+};
+
+struct region_lost {
+	__u32 tgid;
+	__u32 lost;
+};
+
+struct app_tables {
+	__u32 aid;
+	struct app_info info;
+	struct task_entry *tasks; /* by tgid, the leader first, then tid */
+	size_t ntasks;
+	struct fd_entry *fds; /* by tgid, fd */
+	size_t nfds;
+	struct sock_entry *socks; /* by inode */
+	size_t nsocks;
+	struct ipc_entry *ipcs; /* by kind, id */
+	size_t nipcs;
+	struct region_entry *regions; /* by tgid, start */
+	size_t nregions;
+	struct region_lost *lost; /* processes with untracked mapping changes */
+	size_t nlost;
+};
+
+/* -ENOENT if the tracer has no application aid. */
+int tables_read(struct tracer *t, __u32 aid, struct app_tables *out);
+void tables_free(struct app_tables *at);
+/* Remove every entry of application aid from every map. */
+int tables_drop(struct tracer *t, __u32 aid);
+/* Which application a system tid belongs to: 0 and its task_info, or -ENOENT. */
+int tables_task(struct tracer *t, __u32 tid, struct task_info *ti);
+/* How many applications the tracer knows. */
+int tables_count_apps(struct tracer *t);
+
+/* Lookups in a read table; NULL if absent. */
+const struct sock_entry *tables_sock(const struct app_tables *at, __u64 ino);
+
+#endif /* APPSHOT_TABLES_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The tracer in the kernel: its BPF programs loaded once and pinned under
+ * /sys/fs/bpf/appshot, shared by every application, and removed with the
+ * last one. Commands that only read the tables open the pinned maps.
+ */
+#ifndef APPSHOT_TRACER_H
+#define APPSHOT_TRACER_H
+
+#define APPSHOT_PIN_ROOT "/sys/fs/bpf/appshot"
+
+enum tracer_map {
+	TMAP_META,
+	TMAP_APPS,
+	TMAP_TASKS,
+	TMAP_VTASKS,
+	TMAP_FDS,
+	TMAP_SOCKS,
+	TMAP_IPCS,
+	TMAP_REGIONS,
+	TMAP_REGION_IDX,
+	TMAP_RINGS,
+	TMAP_COUNT,
+};
+
+extern const char *const tracer_map_names[TMAP_COUNT];
+
+struct tracer {
+	int fd[TMAP_COUNT];
+};
+
+/* Root, BTF, bpffs and tracefs (mounted here when missing, as bpftool does). */
+int tracer_check_env(void);
+/* Are the tracer's programs attached (pinned links present)? */
+int tracer_is_loaded(void);
+/* Load, attach and pin the programs; removes stale pins first. */
+int tracer_load(void);
+/* Remove every pin: programs detach, maps go away. */
+int tracer_unload(void);
+/* Open the pinned maps: -ENOENT when the tracer is not loaded. */
+int tracer_open(struct tracer *t);
+void tracer_close(struct tracer *t);
+/* Run the seed iterators for tasks marked TASKF_SEED. */
+int tracer_seed(void);
+/* How many programs are attached, and how many this kernel lacks a hook for. */
+void tracer_prog_counts(int *attached, int *skipped);
+
+#endif /* APPSHOT_TRACER_H */
