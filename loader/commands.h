@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The commands of appshot and appshot-trace. */
+#ifndef APPSHOT_COMMANDS_H
+#define APPSHOT_COMMANDS_H
+
+int do_run(int argc, char **argv);
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_events(int argc, char **argv);
+
+#endif /* APPSHOT_COMMANDS_H */

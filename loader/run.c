@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * appshot run: start a command as a new, traced application.
+ *
+ * In its own namespaces (the default) the first process is a small init,
+ * pid 1 of the new pid namespace: it is made a member of the application
+ * before it forks CMD, so CMD is traced from its first instruction, and it
+ * reaps orphans and passes signals on until the last process has ended.
+ * With --share-ns, CMD itself is the first process, held until it is traced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <bpf/bpf.h>
+#include <json-c/json.h>
+
+#include "app.h"
+#include "cgroup.h"
+#include "cmd.h"
+#include "commands.h"
+#include "log.h"
+#include "names.h"
+#include "proc.h"
+#include "registry.h"
+#include "tracer.h"
+#include "util.h"
+
+#define SYNC_FD 3 /* where the first process keeps its end of the channel */
+
+/* Signals the init and a foreground appshot pass on to the application. */
+static const int forwarded[] = { SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+struct run_opts {
+	const char *name;
+	int detach;
+	int share_ns;
+	char **argv;
+};
+
+/* ---- in the first process ------------------------------------------- */
+
+/* Keep only stdio and the channel, which moves to SYNC_FD. */
+static int tidy_fds(int chan)
+{
+	if (chan != SYNC_FD) {
+		if (dup2(chan, SYNC_FD) < 0)
+			return -1;
+		close(chan);
+	}
+	return syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+}
+
+/* Wait for the parent's go (it has made us traced), 0 on go. */
+static int wait_go(void)
+{
+	char c;
+
+	return read(SYNC_FD, &c, 1) == 1 && c == 'g' ? 0 : -1;
+}
+
+/* exec CMD; on failure tell the parent why over the channel. */
+static void __attribute__((noreturn)) exec_cmd(char **argv)
+{
+	int err;
+
+	fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
+	execvp(argv[0], argv);
+	err = errno;
+	if (write(SYNC_FD, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void reset_signals(void)
+{
+	sigset_t all;
+
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static int wait_status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+/*
+ * pid 1 of the application: fork CMD, then reap every process that ends
+ * up here and pass signals on to CMD, until no process is left.
+ */
+static void __attribute__((noreturn)) init_main(char **argv)
+{
+	int status, code = 0, cmd_alive = 1;
+	siginfo_t si;
+	sigset_t set;
+	pid_t cmd, pid;
+
+	prctl(PR_SET_NAME, "appshot-init");
+	sigfillset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	if (wait_go())
+		_exit(1);
+	cmd = fork();
+	if (cmd < 0)
+		_exit(1);
+	if (cmd == 0) {
+		reset_signals();
+		exec_cmd(argv);
+	}
+	close(SYNC_FD);
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			if (cmd_alive)
+				kill(cmd, si.si_signo);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == cmd) {
+				code = wait_status_code(status);
+				cmd_alive = 0;
+			}
+		}
+		if (pid < 0 && errno == ECHILD)
+			_exit(code);
+	}
+}
+
+/* ---- in appshot ------------------------------------------------------ */
+
+static pid_t start_first(const struct run_opts *o, int cgroup_fd, int chan)
+{
+	struct clone_args ca = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = cgroup_fd,
+	};
+	pid_t pid;
+
+	if (!o->share_ns)
+		ca.flags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid != 0)
+		return pid;
+	/* the child */
+	if (tidy_fds(chan))
+		_exit(1);
+	if (!o->share_ns)
+		init_main(o->argv);
+	reset_signals();
+	if (wait_go())
+		_exit(1);
+	exec_cmd(o->argv);
+}
+
+/* Is CMD something we can execute? Checked before anything is created. */
+static int check_cmd(const char *cmd)
+{
+	char path[4096], *dirs, *dir, *save;
+	const char *env = getenv("PATH");
+
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK)) {
+			pr_err("cannot execute '%s': %s", cmd, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	dirs = strdup(env ? env : "/usr/local/bin:/usr/bin:/bin");
+	if (!dirs)
+		return -ENOMEM;
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/%s", *dir ? dir : ".", cmd);
+		if (access(path, X_OK) == 0) {
+			free(dirs);
+			return 0;
+		}
+	}
+	free(dirs);
+	pr_err("cannot execute '%s': not found in PATH", cmd);
+	return -ENOENT;
+}
+
+/* With -d on stdout, for scripts; in the foreground on stderr, CMD's stdout stays its own. */
+static void print_started(const struct app_record *rec, pid_t pid, int detach)
+{
+	struct json_object *o;
+
+	if (json_output) {
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(rec->name));
+		json_object_object_add(o, "aid", json_object_new_int64(rec->aid));
+		json_object_object_add(o, "sys_pid", json_object_new_int(pid));
+		json_object_object_add(o, "own_ns", json_object_new_boolean(rec->own_ns));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		fprintf(detach ? stdout : stderr,
+			"application %s (aid %u) started, first process pid %d\n", rec->name,
+			rec->aid, pid);
+	}
+	fflush(stdout);
+}
+
+static int forward_pid = -1;
+
+static void forward_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+/* Wait for the application to end: its first process, and with --share-ns
+ * whatever orphans come to us as their subreaper. */
+static int wait_app(pid_t first, int share_ns)
+{
+	int status, code = 0;
+	struct sigaction sa = { .sa_handler = forward_signal };
+	pid_t pid;
+
+	forward_pid = first;
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* Ctrl-C reaches the application through the terminal; we wait on. */
+	signal(SIGINT, SIG_IGN);
+	for (;;) {
+		pid = waitpid(share_ns ? -1 : first, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pid == first) {
+			code = wait_status_code(status);
+			forward_pid = -1;
+			if (!share_ns)
+				break;
+		}
+	}
+	return code;
+}
+
+static int parse_run(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{ "aid", required_argument, NULL, 'a' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "share-ns", no_argument, NULL, 's' },
+		COMMON_LONG_OPTS,
+		{},
+	};
+	const char *why;
+	int c, r;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "+a:d" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o->name = optarg;
+			break;
+		case 'd':
+			o->detach = 1;
+			break;
+		case 's':
+			o->share_ns = 1;
+			break;
+		default:
+			r = common_opt(c, "run");
+			if (r < 0)
+				return -ECANCELED;
+			if (!r)
+				return usage_error("run", "unknown option");
+		}
+	}
+	if (!o->name)
+		return usage_error("run", "--aid NAME is required");
+	if (aid_name_check(o->name, &why))
+		return usage_error("run", "invalid application name '%s': %s", o->name, why);
+	if (optind >= argc)
+		return usage_error("run", "no command to run");
+	o->argv = argv + optind;
+	return 0;
+}
+
+int do_run(int argc, char **argv)
+{
+	struct app_record rec = { .mode = APP_RUN };
+	struct tracer tr = { .fd = { -1 } };
+	struct registry reg = { .lock_fd = -1 };
+	int chan[2] = { -1, -1 }, cgroup_fd = -1, err, exec_err, code;
+	__u32 level = 0, ino;
+	struct app_info info;
+	struct run_opts o;
+	pid_t first = -1, self_vpid;
+	ssize_t n;
+
+	err = parse_run(argc, argv, &o);
+	if (err)
+		return err;
+	err = tracer_check_env();
+	if (!err)
+		err = check_cmd(o.argv[0]);
+	if (err)
+		return err;
+
+	snprintf(rec.name, sizeof(rec.name), "%s", o.name);
+	rec.own_ns = !o.share_ns;
+	if (cgroup_of_pid(getpid(), rec.origin_cgroup, sizeof(rec.origin_cgroup)))
+		rec.origin_cgroup[0] = 0;
+	err = proc_nspid(getpid(), &self_vpid, &level);
+	if (err) {
+		pr_err("cannot read this process's pid namespace: %s", strerror(-err));
+		return err;
+	}
+	if (rec.own_ns)
+		level++;
+
+	err = registry_open(&reg, registry_default_dir(), 1);
+	if (err)
+		return err;
+	err = app_tracer_ready(&tr);
+	if (err)
+		goto out;
+	err = app_register(&reg, &tr, &rec, level, 0, 0);
+	if (err)
+		goto out;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan)) {
+		err = -errno;
+		pr_perror("cannot make the start channel");
+		goto fail;
+	}
+	cgroup_fd = open(rec.cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (cgroup_fd < 0) {
+		err = -errno;
+		pr_perror("cannot open %s", rec.cgroup);
+		goto fail;
+	}
+	if (o.share_ns && !o.detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	fflush(NULL);
+	first = start_first(&o, cgroup_fd, chan[1]);
+	if (first < 0) {
+		err = -errno;
+		pr_perror("cannot start the application's first process");
+		goto fail;
+	}
+	close(chan[1]);
+	chan[1] = -1;
+
+	rec.root = first;
+	if (bpf_map_lookup_elem(tr.fd[TMAP_APPS], &rec.aid, &info) == 0) {
+		if (!proc_ns_ino(first, "pid_for_children", &ino) || !proc_ns_ino(first, "pid", &ino))
+			info.pidns_ino = ino;
+		if (!proc_ns_ino(first, "ipc", &ino))
+			info.ipcns_ino = ino;
+		info.root_tid = first;
+		bpf_map_update_elem(tr.fd[TMAP_APPS], &rec.aid, &info, BPF_EXIST);
+	}
+	err = registry_update(&reg, &rec);
+	if (!err)
+		err = app_adopt(&tr, rec.aid, &first, 1, rec.own_ns ? TASKF_INIT : 0);
+	if (err)
+		goto fail;
+
+	/* Go: CMD is forked and exec'ed; the channel closes on a good exec. */
+	if (write(chan[0], "g", 1) != 1) {
+		err = -EPIPE;
+		pr_err("the application's first process died before it started");
+		goto fail;
+	}
+	n = read(chan[0], &exec_err, sizeof(exec_err));
+	if (n == sizeof(exec_err)) {
+		err = -exec_err;
+		pr_err("cannot execute '%s': %s", o.argv[0], strerror(exec_err));
+		goto fail;
+	}
+	close(chan[0]);
+	chan[0] = -1;
+	close(cgroup_fd);
+	cgroup_fd = -1;
+	print_started(&rec, first, o.detach);
+	registry_close(&reg);
+	if (o.detach) {
+		tracer_close(&tr);
+		return 0;
+	}
+
+	code = wait_app(first, o.share_ns);
+	/*
+	 * The application has ended: remove what appshot made for it, unless it
+	 * was detached meanwhile. The tracer may have been reloaded since: open
+	 * its maps again.
+	 */
+	tracer_close(&tr);
+	err = registry_open(&reg, registry_default_dir(), 1);
+	if (!err && registry_get(&reg, rec.name, &rec) == 0 && tracer_open(&tr) == 0)
+		app_unregister(&reg, &tr, &rec);
+	registry_close(&reg);
+	tracer_close(&tr);
+	/* Our exit status is the application's, as its first process set it. */
+	exit(code);
+
+fail:
+	if (first > 0) {
+		cgroup_kill(rec.cgroup);
+		waitpid(first, NULL, 0);
+	}
+	app_unregister(&reg, &tr, &rec);
+out:
+	if (chan[0] >= 0)
+		close(chan[0]);
+	if (chan[1] >= 0)
+		close(chan[1]);
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
+	tracer_close(&tr);
+	registry_close(&reg);
+	return err;
+}
