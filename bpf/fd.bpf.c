@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SCM_MAX_FDS 16
 
 static __always_inline void emit_fd(struct task_info *t, enum appshot_event_type type,
-				    int fd, const struct fd_info *fi)
+				    int fd, const struct file_info *fi)
 {
 	struct appshot_event *e = ev_reserve(t, type);
 
@@ -153,36 +153,13 @@ int exit_close_range(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- flags: fcntl and ioctl ------------------------------------------ */
 
-struct same_file_ctx {
-	struct task_struct *task;
-	struct fdt_view v;
-	struct file *file;
-	__u32 aid, tgid;
-};
-
-static long same_file_cb(__u32 i, struct same_file_ctx *c)
-{
-	struct fd_key k = { .tgid = c->tgid, .fd = i };
-
-	if (bpf_map_lookup_elem(&fds, &k) && fdt_file(&c->v, i) == c->file)
-		fd_sync_file(c->task, c->aid, c->tgid, i, c->file, fdt_bit(c->v.close_on_exec, i));
-	return 0;
-}
-
-/* File status flags belong to the open file: refresh every fd that shares it. */
+/*
+ * File status flags (F_SETFL, FIONBIO) belong to the open file, shared by
+ * every fd that refers to it: describing the file again updates them all.
+ */
 static __always_inline void sync_file_flags(struct task_info *t, int fd)
 {
-	struct same_file_ctx c = { .task = bpf_get_current_task_btf() };
-
-	if (fd < 0 || fdt_of(c.task, &c.v))
-		return;
-	c.file = fdt_file(&c.v, fd);
-	if (!c.file)
-		return;
-	c.aid = t->aid;
-	c.tgid = t->tgid;
-	bpf_loop(c.v.max_fds < APPSHOT_FD_WALK_MAX ? c.v.max_fds : APPSHOT_FD_WALK_MAX,
-		 same_file_cb, &c, 0);
+	fd_sync(bpf_get_current_task_btf(), t->aid, t->tgid, fd);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fcntl")

@@ -76,8 +76,9 @@ static __always_inline int fdt_bit(unsigned long *map, __u32 fd)
 
 /* ---- names ----------------------------------------------------------- */
 
-/* Does the kernel string at s start with the literal lit? */
+/* Is buf the literal lit, or does it start with it? (at most 16 bytes compared) */
 #define NAME_IS(buf, lit) name_eq(buf, lit, sizeof(lit))
+#define NAME_PREFIX(buf, lit) name_eq(buf, lit, sizeof(lit) - 1)
 static __always_inline int name_eq(const char *buf, const char *lit, int n)
 {
 	for (int i = 0; i < n && i < 16; i++)
@@ -173,7 +174,7 @@ static long path_step(__u32 i, struct path_walk *w)
  * Stores the tail if it does not fit in out (APPSHOT_PATH_LEN).
  */
 static __always_inline void file_path(struct task_struct *task, struct file *f,
-				      char *buf, char *out, __u32 *fd_flags)
+				      char *buf, char *out, __u32 *file_flags)
 {
 	struct path_walk w = {};
 	__u32 len, off;
@@ -201,13 +202,13 @@ static __always_inline void file_path(struct task_struct *task, struct file *f,
 			      buf + (off & (APPSHOT_PATH_BUF - 1)));
 	out[len & (APPSHOT_PATH_LEN - 1)] = 0;
 	if (w.truncated)
-		*fd_flags |= FDF_PATH_TRUNC;
+		*file_flags |= FILEF_PATH_TRUNC;
 }
 
 /* ---- describing a file ----------------------------------------------- */
 
 static __always_inline void describe_file(struct task_struct *task, struct file *f,
-					  struct fd_info *fi, struct scratch *s)
+					  struct file_info *fi, struct scratch *s)
 {
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
@@ -221,7 +222,12 @@ static __always_inline void describe_file(struct task_struct *task, struct file 
 	fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	fi->path[0] = 0;
 
-	if (magic == ANON_INODE_FS_MAGIC || magic == PID_FS_MAGIC) {
+	if (magic == PID_FS_MAGIC) { /* pidfds have a filesystem of their own since 6.9 */
+		__builtin_memcpy(fi->path, "[pidfd]", 8);
+		fi->kind = FDK_PIDFD;
+		return;
+	}
+	if (magic == ANON_INODE_FS_MAGIC) {
 		bpf_probe_read_kernel_str(fi->path, sizeof(fi->path), dname);
 		fi->kind = anon_kind(fi->path);
 		return;
@@ -230,7 +236,7 @@ static __always_inline void describe_file(struct task_struct *task, struct file 
 	case S_IFREG:
 		bpf_probe_read_kernel_str(fi->path, sizeof(fi->path), dname);
 		if ((magic == TMPFS_MAGIC || magic == HUGETLBFS_MAGIC) &&
-		    NAME_IS(fi->path, "memfd:") ) {
+		    NAME_PREFIX(fi->path, "memfd:")) {
 			fi->kind = FDK_MEMFD;
 			return;
 		}
@@ -257,10 +263,10 @@ static __always_inline void describe_file(struct task_struct *task, struct file 
 		fi->kind = FDK_UNKNOWN;
 		return;
 	}
-	file_path(task, f, s->path, fi->path, &fi->fd_flags);
+	file_path(task, f, s->path, fi->path, &fi->file_flags);
 	/* An unlinked file's dentry is no longer hashed. */
 	if (!BPF_CORE_READ(d, d_hash.pprev))
-		fi->fd_flags |= FDF_DELETED;
+		fi->file_flags |= FILEF_DELETED;
 }
 
 /* ---- sockets --------------------------------------------------------- */
@@ -357,6 +363,57 @@ static __always_inline void sock_unref(__u32 aid, __u64 ino)
 		__sync_fetch_and_sub(&si->refs, 1);
 }
 
+/* ---- open file descriptions ------------------------------------------ */
+
+static __always_inline void file_ref(__u32 aid, __u64 file)
+{
+	struct file_key k = { .aid = aid, .file = file };
+	struct file_info *fi = bpf_map_lookup_elem(&files, &k);
+
+	if (fi)
+		__sync_fetch_and_add(&fi->refs, 1);
+}
+
+static __always_inline void file_unref(__u32 aid, __u64 file)
+{
+	struct file_key k = { .aid = aid, .file = file };
+	struct file_info *fi = bpf_map_lookup_elem(&files, &k);
+
+	if (!fi)
+		return;
+	if (fi->refs > 1) {
+		__sync_fetch_and_sub(&fi->refs, 1);
+		return;
+	}
+	if (fi->kind == FDK_SOCKET)
+		sock_unref(aid, fi->ino);
+	bpf_map_delete_elem(&files, &k);
+}
+
+/*
+ * Describe f again into its `files` entry, shared by every fd that refers
+ * to it, adding one reference when ref. Returns the entry (in scratch).
+ */
+static __always_inline struct file_info *file_sync(struct task_struct *task, __u32 aid,
+						    struct file *f, int ref)
+{
+	struct file_key k = { .aid = aid, .file = (__u64)f };
+	struct scratch *s = scratch_buf();
+	struct file_info *old, *fi;
+
+	if (!s)
+		return NULL;
+	fi = &s->fi;
+	__builtin_memset(fi, 0, sizeof(*fi));
+	describe_file(task, f, fi, s);
+	old = bpf_map_lookup_elem(&files, &k);
+	fi->refs = (old ? old->refs : 0) + (ref ? 1 : 0);
+	if (fi->kind == FDK_SOCKET)
+		sock_sync(aid, f, fi->ino, !old, s);
+	bpf_map_update_elem(&files, &k, fi, BPF_ANY);
+	return fi;
+}
+
 /* ---- the fd table entries -------------------------------------------- */
 
 static __always_inline void fd_forget(__u32 aid, __u32 tgid, __u32 fd)
@@ -366,50 +423,44 @@ static __always_inline void fd_forget(__u32 aid, __u32 tgid, __u32 fd)
 
 	if (!old)
 		return;
-	if (old->kind == FDK_SOCKET)
-		sock_unref(aid, old->ino);
+	file_unref(aid, old->file);
 	bpf_map_delete_elem(&fds, &k);
 }
 
 /*
  * Make the entry of (tgid, fd) say what the fd table holds now: record the
- * file, or forget the fd if it is closed. Returns the entry written, in
+ * file, or forget the fd if it is closed. Returns the file's entry, in
  * scratch, or NULL.
  */
-static __always_inline struct fd_info *fd_sync_file(struct task_struct *task, __u32 aid,
-						     __u32 tgid, __u32 fd, struct file *f,
-						     int cloexec)
+static __always_inline struct file_info *fd_sync_file(struct task_struct *task, __u32 aid,
+						       __u32 tgid, __u32 fd, struct file *f,
+						       int cloexec)
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct scratch *s = scratch_buf();
-	struct fd_info *old, *fi;
-	__u64 old_sock = 0;
+	struct fd_info *old, nf = { .aid = aid };
+	struct file_info *fi;
+	__u64 old_file = 0;
 
-	if (!s)
-		return NULL;
 	if (!f) {
 		fd_forget(aid, tgid, fd);
 		return NULL;
 	}
-	fi = &s->fi;
-	__builtin_memset(fi, 0, sizeof(*fi));
-	fi->aid = aid;
-	fi->fd_flags = cloexec ? FDF_CLOEXEC : 0;
-	describe_file(task, f, fi, s);
-
 	old = bpf_map_lookup_elem(&fds, &k);
-	if (old && old->kind == FDK_SOCKET)
-		old_sock = old->ino;
-	if (fi->kind == FDK_SOCKET)
-		sock_sync(aid, f, fi->ino, old_sock != fi->ino, s);
-	if (old_sock && old_sock != fi->ino)
-		sock_unref(aid, old_sock);
-	bpf_map_update_elem(&fds, &k, fi, BPF_ANY);
+	if (old)
+		old_file = old->file;
+	fi = file_sync(task, aid, f, old_file != (__u64)f);
+	if (!fi)
+		return NULL;
+	if (old_file && old_file != (__u64)f)
+		file_unref(aid, old_file);
+	nf.fd_flags = cloexec ? FDF_CLOEXEC : 0;
+	nf.file = (__u64)f;
+	bpf_map_update_elem(&fds, &k, &nf, BPF_ANY);
 	return fi;
 }
 
-static __always_inline struct fd_info *fd_sync(struct task_struct *task, __u32 aid,
-						__u32 tgid, int fd)
+static __always_inline struct file_info *fd_sync(struct task_struct *task, __u32 aid,
+						  __u32 tgid, int fd)
 {
 	struct fdt_view v;
 

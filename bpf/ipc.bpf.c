@@ -49,6 +49,7 @@ static __always_inline int ipc_ctl(struct trace_event_raw_sys_exit *ctx,
 	struct task_info *t = take_args(&a);
 	struct ipc_key k = {};
 	struct appshot_event *e;
+	struct ipc_info *ii;
 
 	/* glibc passes cmd | IPC_64 */
 	if (!t || ctx->ret < 0 || (a.a[cmd_arg & 3] & 0xff) != IPC_RMID)
@@ -56,8 +57,14 @@ static __always_inline int ipc_ctl(struct trace_event_raw_sys_exit *ctx,
 	k.aid = t->aid;
 	k.kind = kind;
 	k.id = a.a[0];
-	if (bpf_map_delete_elem(&ipcs, &k))
+	ii = bpf_map_lookup_elem(&ipcs, &k);
+	if (!ii)
 		return 0;
+	/* A segment still attached lives on, marked, until its last detach. */
+	if (kind == IPCK_SHM && ii->nattch > 0)
+		ii->state |= IPCS_REMOVED;
+	else
+		bpf_map_delete_elem(&ipcs, &k);
 	e = ev_reserve(t, EVT_IPC_RM);
 	if (e) {
 		e->ipc.kind = kind;

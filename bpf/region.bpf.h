@@ -46,6 +46,32 @@ static __always_inline __u64 rg_shift(const struct region_info *r, __u64 s, __u6
 	return r->ino ? rg_pgoff_at(s, r->pgoff, x) : 0;
 }
 
+/*
+ * A SysV segment's attachments, counted as the kernel counts shm_nattch:
+ * one per mapping, so shmat, a fork's copy and a split add one, and an
+ * unmap, exit or exec takes one. A segment removed with IPC_RMID lives
+ * until the count is back to zero, and so does its entry.
+ */
+static __always_inline void shm_attach(const struct region_info *r, int delta)
+{
+	struct ipc_key k = { .aid = r->aid, .kind = IPCK_SHM, .id = r->shmid };
+	struct ipc_info *ii;
+
+	if (r->kind != RGK_SYSV_SHM)
+		return;
+	ii = bpf_map_lookup_elem(&ipcs, &k);
+	if (!ii)
+		return;
+	if (delta > 0) {
+		__sync_fetch_and_add(&ii->nattch, 1);
+		return;
+	}
+	if (ii->nattch > 0)
+		__sync_fetch_and_sub(&ii->nattch, 1);
+	if (ii->nattch == 0 && (ii->state & IPCS_REMOVED))
+		bpf_map_delete_elem(&ipcs, &k);
+}
+
 /* ---- the index ------------------------------------------------------- */
 
 static __always_inline struct region_index *rg_index(__u32 tgid)
@@ -121,6 +147,7 @@ static __always_inline int rg_insert(struct region_index *idx, __u32 tgid, __u64
 		goto lost;
 	idx->span[RG_SLOT(slot)].start = start;
 	idx->span[RG_SLOT(slot)].end = ri->end;
+	shm_attach(ri, 1);
 	return 0;
 lost:
 	__sync_fetch_and_add(&idx->lost, 1);
@@ -149,7 +176,12 @@ static long carve_cb(__u32 i, struct carve_ctx *c)
 	case RG_KEEP:
 		return 0;
 	case RG_DEL:
-		bpf_map_delete_elem(&regions, &k);
+		r = bpf_map_lookup_elem(&regions, &k);
+		if (r) {
+			moved = *r;
+			bpf_map_delete_elem(&regions, &k);
+			shm_attach(&moved, -1);
+		}
 		sp->start = sp->end = 0;
 		return 0;
 	case RG_TRIM_END:
@@ -336,7 +368,8 @@ static long copy_cb(__u32 i, struct copy_ctx *c)
 	if (!r)
 		return 0;
 	k.tgid = c->to;
-	bpf_map_update_elem(&regions, &k, r, BPF_ANY);
+	if (bpf_map_update_elem(&regions, &k, r, BPF_ANY) == 0)
+		shm_attach(r, 1);
 	return 0;
 }
 
@@ -362,9 +395,16 @@ static long drop_cb(__u32 i, struct copy_ctx *c)
 {
 	struct region_span *sp = &c->idx->span[RG_SLOT(i)];
 	struct region_key k = { .tgid = c->from, .start = sp->start };
+	struct region_info *r, gone;
 
-	if (sp->start != sp->end)
-		bpf_map_delete_elem(&regions, &k);
+	if (sp->start == sp->end)
+		return 0;
+	r = bpf_map_lookup_elem(&regions, &k);
+	if (!r)
+		return 0;
+	gone = *r;
+	bpf_map_delete_elem(&regions, &k);
+	shm_attach(&gone, -1);
 	return 0;
 }
 

@@ -60,6 +60,33 @@ int seed_files(struct bpf_iter__task_file *ctx)
 	return 0;
 }
 
+/*
+ * A segment the application had attached before it was traced: its entry
+ * from the mapping, the key from the file's name ("SYSV" and 8 hex digits)
+ * and the size from the file.
+ */
+static __always_inline void seed_shm(struct vm_area_struct *vma, const struct region_info *ri)
+{
+	struct ipc_key k = { .aid = ri->aid, .kind = IPCK_SHM, .id = ri->shmid };
+	struct file *f = BPF_CORE_READ(vma, vm_file);
+	struct ipc_info ii = {};
+	char name[12] = {};
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(&ipcs, &k))
+		return;
+	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	for (int i = 4; i < 12; i++) {
+		char c = name[i];
+
+		key = key << 4 | (c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+	}
+	ii.key = key;
+	ii.size = BPF_CORE_READ(f, f_inode, i_size);
+	ii.flags = BPF_CORE_READ(f, f_inode, i_mode) & 0777;
+	bpf_map_update_elem(&ipcs, &k, &ii, BPF_NOEXIST);
+}
+
 SEC("iter/task_vma")
 int seed_vmas(struct bpf_iter__task_vma *ctx)
 {
@@ -93,6 +120,8 @@ int seed_vmas(struct bpf_iter__task_vma *ctx)
 		return 0;
 	vma_to_region(vma, mm, &ri);
 	ri.aid = t->aid;
+	if (ri.kind == RGK_SYSV_SHM)
+		seed_shm(vma, &ri);
 	rg_insert(idx, tgid, k.start, &ri);
 	return 0;
 }

@@ -15,7 +15,7 @@ static __always_inline int sock_event(struct task_info *t, int fd, enum appshot_
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct appshot_event *e;
 	struct sock_info *si;
-	struct fd_info *fi;
+	struct file_info *fi;
 	struct sock_key k;
 
 	fi = fd_sync(task, t->aid, t->tgid, fd);

@@ -25,8 +25,6 @@ struct fdwalk_ctx {
 static long fdwalk_cb(__u32 i, struct fdwalk_ctx *c)
 {
 	struct fd_key k = { .tgid = c->from, .fd = i };
-	struct sock_key sk = { .aid = c->aid };
-	struct sock_info *si;
 	struct fd_info *fi;
 	int open;
 
@@ -44,13 +42,9 @@ static long fdwalk_cb(__u32 i, struct fdwalk_ctx *c)
 	if (!fi)
 		return 0;
 	k.tgid = c->to;
-	bpf_map_update_elem(&fds, &k, fi, BPF_ANY);
-	if (fi->kind == FDK_SOCKET) {
-		sk.ino = fi->ino;
-		si = bpf_map_lookup_elem(&socks, &sk);
-		if (si)
-			__sync_fetch_and_add(&si->refs, 1);
-	}
+	/* The child's fd refers to the same open file: one more reference. */
+	if (bpf_map_update_elem(&fds, &k, fi, BPF_ANY) == 0)
+		file_ref(c->aid, fi->file);
 	return 0;
 }
 
@@ -199,5 +193,17 @@ int BPF_PROG(on_free, struct task_struct *p)
 		return 0;
 	vtask_del(t->aid, t->vtid, pid);
 	bpf_map_delete_elem(&tasks, &pid);
+	return 0;
+}
+
+/* prctl(PR_SET_NAME) and writes to /proc/PID/comm rename a task. */
+SEC("tracepoint/task/task_rename")
+int on_rename(struct trace_event_raw_task_rename *ctx)
+{
+	__u32 pid = ctx->pid;
+	struct task_info *t = member(pid);
+
+	if (t)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), ctx->newcomm);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #define APPSHOT_MAX_APPS 1024
 #define APPSHOT_MAX_TASKS 65536
 #define APPSHOT_MAX_FDS 131072 /* fd table entries, all applications */
+#define APPSHOT_MAX_FILES 131072
 #define APPSHOT_MAX_SOCKS 65536
 #define APPSHOT_MAX_IPCS 16384
 #define APPSHOT_MAX_REGION_ENTRIES 262144
@@ -23,7 +24,7 @@
 #define APPSHOT_RING_SIZE (8u << 20)
 
 /* Bumped whenever a map layout changes: a pinned tracer of another layout is refused. */
-#define APPSHOT_TRACE_ABI 1
+#define APPSHOT_TRACE_ABI 2
 
 /* meta: one entry, written at load: which layout the pinned maps have. */
 struct trace_meta {
@@ -108,11 +109,18 @@ enum appshot_fd_kind {
 
 enum appshot_fd_flags {
 	FDF_CLOEXEC = 1,
-	FDF_PATH_TRUNC = 2, /* path longer than APPSHOT_PATH_LEN: its tail is kept */
-	FDF_DELETED = 4, /* the file was unlinked while open */
 };
 
-/* fds: (system tgid, fd) -> fd_info */
+enum appshot_file_flags {
+	FILEF_PATH_TRUNC = 1, /* path longer than APPSHOT_PATH_LEN: its tail is kept */
+	FILEF_DELETED = 2, /* the file was unlinked when it was described */
+};
+
+/*
+ * fds: (system tgid, fd) -> fd_info. An fd names an open file description,
+ * which fork, dup and SCM_RIGHTS share: its kind, flags and path live once
+ * in `files`, so that a change through one fd shows through all of them.
+ */
 struct fd_key {
 	__u32 tgid;
 	__u32 fd;
@@ -120,12 +128,25 @@ struct fd_key {
 
 struct fd_info {
 	__u32 aid;
+	__u32 fd_flags; /* enum appshot_fd_flags */
+	__u64 file; /* the open file description: key into `files` */
+};
+
+/* files: (aid, file) -> file_info, counted by the fds that refer to it */
+struct file_key {
+	__u32 aid;
+	__u32 pad;
+	__u64 file; /* the kernel's struct file address: its identity while open */
+};
+
+struct file_info {
 	enum appshot_fd_kind kind;
 	__u32 flags; /* f_flags: O_ACCMODE, O_APPEND, O_NONBLOCK, ... */
-	__u32 fd_flags; /* enum appshot_fd_flags */
 	__u32 mode; /* inode mode */
 	__u32 dev;
 	__u64 ino;
+	__u32 refs; /* fds of the application that refer to it */
+	__u32 file_flags; /* enum appshot_file_flags */
 	char path[APPSHOT_PATH_LEN]; /* file path, or the anon inode's name */
 };
 
@@ -138,7 +159,7 @@ struct sock_addr {
 	__u8 addr[APPSHOT_ADDR_LEN]; /* unix: path, abstract names start with NUL */
 };
 
-/* socks: (aid, socket inode) -> sock_info; one entry however many fds share it */
+/* socks: (aid, socket inode) -> sock_info, counted by the files that refer to it */
 struct sock_key {
 	__u32 aid;
 	__u32 pad;
@@ -150,7 +171,7 @@ struct sock_info {
 	__u16 type;
 	__u16 protocol;
 	__u16 state; /* sk_state: TCP_* numbering, also for unix sockets */
-	__u32 refs; /* fds of the application that refer to it */
+	__u32 refs; /* entries in `files` that refer to it */
 	__u32 backlog; /* sk_max_ack_backlog once listening */
 	__u64 peer_ino; /* unix: inode of the connected peer socket */
 	struct sock_addr local;
@@ -172,12 +193,18 @@ struct ipc_key {
 	__u32 pad;
 };
 
+enum appshot_ipc_state {
+	IPCS_REMOVED = 1, /* shm: IPC_RMID done, alive until the last detach */
+};
+
 struct ipc_info {
 	__s32 key;
-	__u32 creator; /* system tgid that first got the id */
+	__u32 creator; /* system tgid that first got the id (0: seen attached) */
 	__u32 vcreator;
 	__u32 flags; /* semget/shmget/msgget flags: mode, IPC_CREAT, IPC_EXCL */
 	__u64 size; /* shm: bytes; sem: semaphores in the set; msg: 0 */
+	__u32 nattch; /* shm: mappings of it in the application, as shm_nattch counts */
+	__u32 state; /* enum appshot_ipc_state */
 };
 
 /* ---- memory mappings ------------------------------------------------- */
@@ -280,8 +307,9 @@ struct appshot_event {
 		} exec;
 		struct {
 			__s32 fd;
-			__u32 pad;
-			struct fd_info info;
+			__u32 fd_flags;
+			__u64 file;
+			struct file_info info;
 		} fd;
 		struct {
 			__s32 fd;

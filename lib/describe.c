@@ -172,7 +172,8 @@ void prot_str(__u32 prot, __u32 flags, char *buf, size_t len)
 		 prot & PROT_EXEC ? 'x' : '-', (flags & MAP_TYPE) == MAP_SHARED ? 's' : 'p');
 }
 
-void fd_target_str(const struct fd_info *fi, const struct sock_info *si, char *buf, size_t len)
+void file_target_str(const struct file_info *fi, const struct sock_info *si, char *buf,
+		     size_t len)
 {
 	char local[160], peer[160];
 
@@ -192,8 +193,8 @@ void fd_target_str(const struct fd_info *fi, const struct sock_info *si, char *b
 			 peer[0] || si->peer.port ? " -> " : "", peer, sock_state_name(si->state));
 		break;
 	default:
-		snprintf(buf, len, "%s%s%s", fi->fd_flags & FDF_PATH_TRUNC ? "..." : "", fi->path,
-			 fi->fd_flags & FDF_DELETED ? " (deleted)" : "");
+		snprintf(buf, len, "%s%s%s", fi->file_flags & FILEF_PATH_TRUNC ? "..." : "", fi->path,
+			 fi->file_flags & FILEF_DELETED ? " (deleted)" : "");
 	}
 }
 
@@ -221,16 +222,16 @@ void event_str(const struct appshot_event *e, char *buf, size_t len)
 		snprintf(buf, len, "status 0x%x", e->exit.code);
 		break;
 	case EVT_FD_OPEN:
-		fd_target_str(&e->fd.info, NULL, a, sizeof(a));
+		file_target_str(&e->fd.info, NULL, a, sizeof(a));
 		snprintf(buf, len, "fd %d %s %s", e->fd.fd, fd_kind_name(e->fd.info.kind), a);
 		break;
 	case EVT_FD_CLOSE:
 		snprintf(buf, len, "fd %d", e->fd.fd);
 		break;
 	case EVT_SOCK: {
-		struct fd_info fi = { .kind = FDK_SOCKET, .ino = e->sock.ino };
+		struct file_info fi = { .kind = FDK_SOCKET, .ino = e->sock.ino };
 
-		fd_target_str(&fi, &e->sock.info, a, sizeof(a));
+		file_target_str(&fi, &e->sock.info, a, sizeof(a));
 		snprintf(buf, len, "%s fd %d %s", sock_op_name(e->sock.op), e->sock.fd, a);
 		break;
 	}
@@ -287,25 +288,32 @@ struct json_object *sock_json(const struct sock_info *si)
 	return o;
 }
 
-struct json_object *fd_json(__u32 fd, const struct fd_info *fi, const struct sock_info *si)
+struct json_object *fd_json(__u32 fd, const struct fd_info *fd_info, const struct file_info *fi,
+			    const struct sock_info *si)
 {
 	struct json_object *o = json_object_new_object();
 	char flags[256], target[512];
 
 	open_flags_str(fi->flags, flags, sizeof(flags));
-	fd_target_str(fi, si, target, sizeof(target));
-	json_object_object_add(o, "fd", json_object_new_int(fd));
+	file_target_str(fi, si, target, sizeof(target));
+	if (fd_info) {
+		json_object_object_add(o, "fd", json_object_new_int(fd));
+		json_object_object_add(o, "cloexec",
+				       json_object_new_boolean(fd_info->fd_flags & FDF_CLOEXEC));
+		json_object_object_add(o, "file", json_object_new_uint64(fd_info->file));
+	}
 	json_object_object_add(o, "kind", json_object_new_string(fd_kind_name(fi->kind)));
 	json_object_object_add(o, "target", json_object_new_string(target));
 	json_object_object_add(o, "path", json_object_new_string(fi->path));
 	json_object_object_add(o, "flags", json_object_new_string(flags));
-	json_object_object_add(o, "cloexec", json_object_new_boolean(fi->fd_flags & FDF_CLOEXEC));
-	json_object_object_add(o, "deleted", json_object_new_boolean(fi->fd_flags & FDF_DELETED));
+	json_object_object_add(o, "f_flags", json_object_new_int64(fi->flags));
+	json_object_object_add(o, "deleted", json_object_new_boolean(fi->file_flags & FILEF_DELETED));
 	json_object_object_add(o, "path_truncated",
-			       json_object_new_boolean(fi->fd_flags & FDF_PATH_TRUNC));
+			       json_object_new_boolean(fi->file_flags & FILEF_PATH_TRUNC));
 	json_object_object_add(o, "ino", json_object_new_uint64(fi->ino));
 	json_object_object_add(o, "dev", json_object_new_uint64(fi->dev));
 	json_object_object_add(o, "mode", json_object_new_int(fi->mode));
+	json_object_object_add(o, "shared_by", json_object_new_int(fi->refs));
 	if (fi->kind == FDK_SOCKET && si)
 		json_object_object_add(o, "socket", sock_json(si));
 	return o;
@@ -337,9 +345,12 @@ struct json_object *event_json(const struct appshot_event *e)
 	case EVT_EXIT:
 		json_object_object_add(o, "status", json_object_new_int(e->exit.code));
 		break;
-	case EVT_FD_OPEN:
-		json_object_object_add(o, "fd", fd_json(e->fd.fd, &e->fd.info, NULL));
+	case EVT_FD_OPEN: {
+		struct fd_info fdi = { .fd_flags = e->fd.fd_flags, .file = e->fd.file };
+
+		json_object_object_add(o, "fd", fd_json(e->fd.fd, &fdi, &e->fd.info, NULL));
 		break;
+	}
 	case EVT_FD_CLOSE:
 		json_object_object_add(o, "fd", json_object_new_int(e->fd.fd));
 		break;

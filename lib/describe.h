@@ -30,13 +30,16 @@ void sock_addr_str(const struct sock_addr *a, char *buf, size_t len);
 /* "rw-p", "r-xs" as /proc/PID/maps prints them */
 void prot_str(__u32 prot, __u32 flags, char *buf, size_t len);
 
-/* What an fd refers to in one line: "/etc/hosts", "pipe:[123]", "tcp 1.2.3.4:80 LISTEN" */
-void fd_target_str(const struct fd_info *fi, const struct sock_info *si, char *buf, size_t len);
+/* What a file is in one line: "/etc/hosts", "pipe:[123]", "inet stream 1.2.3.4:80 LISTEN" */
+void file_target_str(const struct file_info *fi, const struct sock_info *si, char *buf,
+		     size_t len);
 
 /* One line for an event, without the time stamp. */
 void event_str(const struct appshot_event *e, char *buf, size_t len);
 struct json_object *event_json(const struct appshot_event *e);
 struct json_object *sock_json(const struct sock_info *si);
-struct json_object *fd_json(__u32 fd, const struct fd_info *fi, const struct sock_info *si);
+/* An fd and its open file (fd may be NULL for the file alone). */
+struct json_object *fd_json(__u32 fd, const struct fd_info *fd_info, const struct file_info *fi,
+			    const struct sock_info *si);
 
 #endif /* APPSHOT_DESCRIBE_H */

@@ -98,6 +98,22 @@ static int collect_fd(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int collect_file(const void *key, const void *value, void *ctx)
+{
+	const struct file_key *k = key;
+	struct collect *c = ctx;
+	struct file_entry *e;
+
+	if (k->aid != c->aid)
+		return 0;
+	e = vec_push(&c->v);
+	if (!e)
+		return -ENOMEM;
+	e->file = k->file;
+	e->fi = *(const struct file_info *)value;
+	return 0;
+}
+
 static int collect_sock(const void *key, const void *value, void *ctx)
 {
 	const struct sock_key *k = key;
@@ -165,6 +181,13 @@ static int cmp_fd(const void *a, const void *b)
 	if (x->k.tgid != y->k.tgid)
 		return x->k.tgid < y->k.tgid ? -1 : 1;
 	return x->k.fd < y->k.fd ? -1 : x->k.fd > y->k.fd;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct file_entry *x = a, *y = b;
+
+	return x->file < y->file ? -1 : x->file > y->file;
 }
 
 static int cmp_sock(const void *a, const void *b)
@@ -253,6 +276,10 @@ int tables_read(struct tracer *t, __u32 aid, struct app_tables *at)
 			      collect_fd, aid, sizeof(struct fd_entry), cmp_fd, (void **)&at->fds,
 			      &at->nfds);
 	if (!err)
+		err = collect(t->fd[TMAP_FILES], sizeof(struct file_key), sizeof(struct file_info),
+			      collect_file, aid, sizeof(struct file_entry), cmp_file,
+			      (void **)&at->files, &at->nfiles);
+	if (!err)
 		err = collect(t->fd[TMAP_SOCKS], sizeof(struct sock_key), sizeof(struct sock_info),
 			      collect_sock, aid, sizeof(struct sock_entry), cmp_sock,
 			      (void **)&at->socks, &at->nsocks);
@@ -276,6 +303,7 @@ void tables_free(struct app_tables *at)
 {
 	free(at->tasks);
 	free(at->fds);
+	free(at->files);
 	free(at->socks);
 	free(at->ipcs);
 	free(at->regions);
@@ -288,6 +316,13 @@ const struct sock_entry *tables_sock(const struct app_tables *at, __u64 ino)
 	struct sock_entry key = { .ino = ino };
 
 	return bsearch(&key, at->socks, at->nsocks, sizeof(key), cmp_sock);
+}
+
+const struct file_entry *tables_file(const struct app_tables *at, __u64 file)
+{
+	struct file_entry key = { .file = file };
+
+	return bsearch(&key, at->files, at->nfiles, sizeof(key), cmp_file);
 }
 
 /* Delete the keys of one map whose entries match; keys are gathered first. */
@@ -342,6 +377,12 @@ static int match_fd(const void *k, const void *v, __u32 aid)
 	return ((const struct fd_info *)v)->aid == aid;
 }
 
+static int match_file(const void *k, const void *v, __u32 aid)
+{
+	(void)v;
+	return ((const struct file_key *)k)->aid == aid;
+}
+
 static int match_sock(const void *k, const void *v, __u32 aid)
 {
 	(void)v;
@@ -376,6 +417,8 @@ int tables_drop(struct tracer *t, __u32 aid)
 			      match_vtask, aid);
 	err = err ?: drop_map(t->fd[TMAP_FDS], sizeof(struct fd_key), sizeof(struct fd_info),
 			      match_fd, aid);
+	err = err ?: drop_map(t->fd[TMAP_FILES], sizeof(struct file_key), sizeof(struct file_info),
+			      match_file, aid);
 	err = err ?: drop_map(t->fd[TMAP_SOCKS], sizeof(struct sock_key), sizeof(struct sock_info),
 			      match_sock, aid);
 	err = err ?: drop_map(t->fd[TMAP_IPCS], sizeof(struct ipc_key), sizeof(struct ipc_info),

@@ -22,6 +22,11 @@ struct fd_entry {
 	struct fd_info fi;
 };
 
+struct file_entry {
+	__u64 file;
+	struct file_info fi;
+};
+
 struct sock_entry {
 	__u64 ino;
 	struct sock_info si;
@@ -49,6 +54,8 @@ struct app_tables {
 	size_t ntasks;
 	struct fd_entry *fds; /* by tgid, fd */
 	size_t nfds;
+	struct file_entry *files; /* by file id */
+	size_t nfiles;
 	struct sock_entry *socks; /* by inode */
 	size_t nsocks;
 	struct ipc_entry *ipcs; /* by kind, id */
@@ -71,5 +78,6 @@ int tables_count_apps(struct tracer *t);
 
 /* Lookups in a read table; NULL if absent. */
 const struct sock_entry *tables_sock(const struct app_tables *at, __u64 ino);
+const struct file_entry *tables_file(const struct app_tables *at, __u64 file);
 
 #endif /* APPSHOT_TABLES_H */

@@ -31,6 +31,7 @@ const char *const tracer_map_names[TMAP_COUNT] = {
 	[TMAP_TASKS] = "tasks",
 	[TMAP_VTASKS] = "vtasks",
 	[TMAP_FDS] = "fds",
+	[TMAP_FILES] = "files",
 	[TMAP_SOCKS] = "socks",
 	[TMAP_IPCS] = "ipcs",
 	[TMAP_REGIONS] = "regions",

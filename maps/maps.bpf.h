@@ -18,7 +18,7 @@ struct syscall_args {
 /* Per-CPU room for values too large for the 512-byte BPF stack. */
 #define APPSHOT_PATH_BUF 4096
 struct scratch {
-	struct fd_info fi;
+	struct file_info fi;
 	struct sock_info si;
 	struct appshot_event ev;
 	char path[APPSHOT_PATH_BUF + APPSHOT_PATH_LEN];
@@ -44,6 +44,9 @@ struct ring_inner {
 #define VTASKS_MAP MAP_HASH(struct vtask_key, __u32, APPSHOT_MAX_TASKS, 0)
 #define FDS_MAP                                                               \
 	MAP_HASH(struct fd_key, struct fd_info, APPSHOT_MAX_FDS,              \
+		 BPF_F_NO_PREALLOC)
+#define FILES_MAP                                                             \
+	MAP_HASH(struct file_key, struct file_info, APPSHOT_MAX_FILES,        \
 		 BPF_F_NO_PREALLOC)
 #define SOCKS_MAP                                                             \
 	MAP_HASH(struct sock_key, struct sock_info, APPSHOT_MAX_SOCKS,        \
@@ -109,6 +112,7 @@ APPSHOT_MAP(APPS_MAP, apps);
 APPSHOT_MAP(TASKS_MAP, tasks);
 APPSHOT_MAP(VTASKS_MAP, vtasks);
 APPSHOT_MAP(FDS_MAP, fds);
+APPSHOT_MAP(FILES_MAP, files);
 APPSHOT_MAP(SOCKS_MAP, socks);
 APPSHOT_MAP(IPCS_MAP, ipcs);
 APPSHOT_MAP(REGIONS_MAP, regions);
