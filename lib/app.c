@@ -27,6 +27,26 @@ int app_tracer_ready(struct tracer *tr)
 	return tracer_open(tr);
 }
 
+int app_find_traced(struct tracer *tr, const char *name, __u32 *aid)
+{
+	struct app_info info;
+	__u32 key, next;
+	int first = 1;
+
+	if (tr->fd[TMAP_APPS] < 0)
+		return -ENOENT;
+	while (bpf_map_get_next_key(tr->fd[TMAP_APPS], first ? NULL : &key, &next) == 0) {
+		first = 0;
+		key = next;
+		if (bpf_map_lookup_elem(tr->fd[TMAP_APPS], &key, &info) == 0 &&
+		    !strncmp(info.name, name, sizeof(info.name))) {
+			*aid = key;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int app_lookup(struct registry *reg, const char *name, struct app_record *rec)
 {
 	int err = registry_get(reg, name, rec);
@@ -78,7 +98,12 @@ int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec
 	snprintf(info.name, sizeof(info.name), "%s", rec->name);
 	if (bpf_map_update_elem(tr->fd[TMAP_APPS], &rec->aid, &info, BPF_NOEXIST)) {
 		err = -errno;
-		pr_perror("cannot add application %u to the tracer", rec->aid);
+		if (err == -EEXIST)
+			pr_err("the tracer already has an application numbered %u that the registry "
+			       "%s does not know (another APPSHOT_STATE_DIR?): detach it by name first",
+			       rec->aid, reg->dir);
+		else
+			pr_perror("cannot add application %u to the tracer", rec->aid);
 		goto undo_cgroup;
 	}
 	err = registry_update(reg, rec);

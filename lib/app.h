@@ -37,6 +37,9 @@ int app_adopt(struct tracer *tr, __u32 aid, const pid_t *tids, size_t n, __u32 e
  */
 int app_unregister(struct registry *reg, struct tracer *tr, const struct app_record *rec);
 
+/* The number of the application the tracer knows by name (whatever the registry says). */
+int app_find_traced(struct tracer *tr, const char *name, __u32 *aid);
+
 /* The application named name: 0, or -ENOENT with a message. */
 int app_lookup(struct registry *reg, const char *name, struct app_record *rec);
 

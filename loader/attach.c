@@ -233,6 +233,26 @@ static int detach_one(struct registry *reg, struct tracer *tr, struct app_record
 	return app_unregister(reg, tr, rec);
 }
 
+/*
+ * An application the tracer follows but the registry has lost (its state
+ * directory was removed): a record rebuilt from the tracer, so that detach
+ * can still remove it.
+ */
+static int orphan_record(struct tracer *tr, const char *name, struct app_record *rec)
+{
+	__u32 aid;
+
+	if (app_find_traced(tr, name, &aid))
+		return -ENOENT;
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->name, sizeof(rec->name), "%s", name);
+	rec->aid = aid;
+	if (cgroup_app_path(name, rec->cgroup, sizeof(rec->cgroup)))
+		return -ENOENT;
+	pr_warn("'%s' is traced but not in the registry: removing what the tracer has of it", name);
+	return 0;
+}
+
 int do_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -279,7 +299,11 @@ int do_detach(int argc, char **argv)
 	if (tracer_is_loaded() && (err = tracer_open(&tr)))
 		goto out;
 	if (name) {
-		err = app_lookup(&reg, name, &rec);
+		err = registry_get(&reg, name, &rec);
+		if (err == -ENOENT)
+			err = orphan_record(&tr, name, &rec);
+		if (err == -ENOENT)
+			pr_err("no application named '%s' (see appshot-trace status)", name);
 		if (!err)
 			err = detach_one(&reg, &tr, &rec, kill_it);
 		done = !err;
@@ -289,8 +313,9 @@ int do_detach(int argc, char **argv)
 			err = detach_one(&reg, &tr, &recs[i], kill_it);
 			done += !err;
 		}
-		/* Pins without applications (a crash) go too. */
-		if (!err && tracer_is_loaded()) {
+		/* Pins left without applications (a crash) go too. */
+		if (!err && tracer_is_loaded() && tr.fd[TMAP_APPS] >= 0 &&
+		    tables_count_apps(&tr) == 0) {
 			tracer_close(&tr);
 			err = tracer_unload();
 		}

@@ -7,7 +7,12 @@
  * before it forks CMD, so CMD is traced from its first instruction, and it
  * reaps orphans and passes signals on until the last process has ended.
  * With --share-ns, CMD itself is the first process, held until it is traced.
+ *
+ * The application inherits the caller's fds, as from any launcher; appshot's
+ * own (BPF maps, the registry lock, the start channel) are all close-on-exec
+ * and the first process closes them at once, keeping only the channel.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -35,8 +40,6 @@
 #include "tracer.h"
 #include "util.h"
 
-#define SYNC_FD 3 /* where the first process keeps its end of the channel */
-
 /* Signals the init and a foreground appshot pass on to the application. */
 static const int forwarded[] = { SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
 
@@ -49,34 +52,43 @@ struct run_opts {
 
 /* ---- in the first process ------------------------------------------- */
 
-/* Keep only stdio and the channel, which moves to SYNC_FD. */
-static int tidy_fds(int chan)
+/* Close appshot's own fds (all close-on-exec) but the channel. */
+static int close_own_fds(int chan)
 {
-	if (chan != SYNC_FD) {
-		if (dup2(chan, SYNC_FD) < 0)
-			return -1;
-		close(chan);
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int fd, dfd;
+
+	if (!d)
+		return -1;
+	dfd = dirfd(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd != chan && fd != dfd && (fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			close(fd);
 	}
-	return syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
+	closedir(d);
+	return 0;
 }
 
 /* Wait for the parent's go (it has made us traced), 0 on go. */
-static int wait_go(void)
+static int wait_go(int chan)
 {
 	char c;
 
-	return read(SYNC_FD, &c, 1) == 1 && c == 'g' ? 0 : -1;
+	return read(chan, &c, 1) == 1 && c == 'g' ? 0 : -1;
 }
 
-/* exec CMD; on failure tell the parent why over the channel. */
-static void __attribute__((noreturn)) exec_cmd(char **argv)
+/* exec CMD (the channel closes on success); on failure tell the parent why. */
+static void __attribute__((noreturn)) exec_cmd(char **argv, int chan)
 {
 	int err;
 
-	fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC);
 	execvp(argv[0], argv);
 	err = errno;
-	if (write(SYNC_FD, &err, sizeof(err)) < 0)
+	if (write(chan, &err, sizeof(err)) < 0)
 		_exit(127);
 	_exit(127);
 }
@@ -104,7 +116,7 @@ static int wait_status_code(int status)
  * pid 1 of the application: fork CMD, then reap every process that ends
  * up here and pass signals on to CMD, until no process is left.
  */
-static void __attribute__((noreturn)) init_main(char **argv)
+static void __attribute__((noreturn)) init_main(char **argv, int chan)
 {
 	int status, code = 0, cmd_alive = 1;
 	siginfo_t si;
@@ -114,16 +126,16 @@ static void __attribute__((noreturn)) init_main(char **argv)
 	prctl(PR_SET_NAME, "appshot-init");
 	sigfillset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-	if (wait_go())
+	if (wait_go(chan))
 		_exit(1);
 	cmd = fork();
 	if (cmd < 0)
 		_exit(1);
 	if (cmd == 0) {
 		reset_signals();
-		exec_cmd(argv);
+		exec_cmd(argv, chan);
 	}
-	close(SYNC_FD);
+	close(chan);
 	for (;;) {
 		if (sigwaitinfo(&set, &si) < 0)
 			continue;
@@ -160,14 +172,14 @@ static pid_t start_first(const struct run_opts *o, int cgroup_fd, int chan)
 	if (pid != 0)
 		return pid;
 	/* the child */
-	if (tidy_fds(chan))
+	if (close_own_fds(chan))
 		_exit(1);
 	if (!o->share_ns)
-		init_main(o->argv);
+		init_main(o->argv, chan);
 	reset_signals();
-	if (wait_go())
+	if (wait_go(chan))
 		_exit(1);
-	exec_cmd(o->argv);
+	exec_cmd(o->argv, chan);
 }
 
 /* Is CMD something we can execute? Checked before anything is created. */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <json-c/json.h>
 
 #include "cmd.h"
@@ -45,6 +47,28 @@ static struct json_object *jget(struct json_object *o, const char *key)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/*
+ * Is the file the fd refers to still at its recorded path? A file unlinked
+ * after it was opened cannot be told from syscalls on fds, so status checks
+ * the path, as the process sees it, against the recorded inode.
+ */
+static int unlinked_since(__u32 pid, const struct file_info *fi)
+{
+	char path[APPSHOT_PATH_LEN + 64];
+	struct stat st;
+
+	if (fi->file_flags & (FILEF_DELETED | FILEF_PATH_TRUNC) || fi->path[0] != '/')
+		return 0;
+	if (fi->kind != FDK_FILE && fi->kind != FDK_DIR && fi->kind != FDK_FIFO &&
+	    fi->kind != FDK_CHR && fi->kind != FDK_BLK)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/root%s", pid, fi->path);
+	if (stat(path, &st))
+		return errno == ENOENT || errno == ENOTDIR;
+	return st.st_ino != fi->ino ||
+	       st.st_dev != makedev(fi->dev >> 20, fi->dev & 0xfffff);
 }
 
 /* The virtual pid of a system pid, if it is one of the application's tasks. */
@@ -110,12 +134,20 @@ static struct json_object *process_json(const struct app_tables *at, size_t lead
 	fds = json_object_new_array();
 	for (size_t i = 0; i < at->nfds; i++) {
 		const struct fd_entry *f = &at->fds[i];
+		const struct file_entry *fe;
 		const struct sock_entry *se;
+		struct file_info fi;
 
 		if (f->k.tgid != tgid)
 			continue;
-		se = f->fi.kind == FDK_SOCKET ? tables_sock(at, f->fi.ino) : NULL;
-		json_object_array_add(fds, fd_json(f->k.fd, &f->fi, se ? &se->si : NULL));
+		fe = tables_file(at, f->fi.file);
+		if (!fe) /* the fd is being closed or made right now */
+			continue;
+		fi = fe->fi;
+		if (live && unlinked_since(tgid, &fi))
+			fi.file_flags |= FILEF_DELETED;
+		se = fi.kind == FDK_SOCKET ? tables_sock(at, fi.ino) : NULL;
+		json_object_array_add(fds, fd_json(f->k.fd, &f->fi, &fi, se ? &se->si : NULL));
 	}
 	jadd(o, "fds", fds);
 
@@ -145,6 +177,10 @@ static struct json_object *ipc_json(const struct app_tables *at, const struct ip
 	jadd(o, "size", json_object_new_uint64(e->ii.size));
 	jadd(o, "creator", jint(e->ii.vcreator));
 	jadd(o, "sys_creator", jint(e->ii.creator));
+	if (e->k.kind == IPCK_SHM) {
+		jadd(o, "attached", jint(e->ii.nattch));
+		jadd(o, "removed", json_object_new_boolean(e->ii.state & IPCS_REMOVED));
+	}
 	return o;
 }
 
