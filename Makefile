@@ -21,7 +21,7 @@ endif
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS += -Iinclude -Ilib -Iloader -I$(OUTPUT)
+CPPFLAGS += -Iinclude -Ilib -Iloader -Itests/lib -I$(OUTPUT)
 LDLIBS += -lbpf -lelf -lz -ljson-c
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf
@@ -74,6 +74,9 @@ $(OUTPUT)/trace.skel.h: $(OUTPUT)/trace.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name trace > $@
 
 # ---- user space
+# Test diagnostics are cut to their buffers on purpose.
+$(OUTPUT)/obj/tests/%.o: CFLAGS += -Wno-format-truncation
+
 $(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h tests/lib/*.h) $(OUTPUT)/trace.skel.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
@@ -107,7 +110,7 @@ $(OUTPUT)/tests/integration/%: $(OUTPUT)/obj/tests/integration/%.o \
 		$(patsubst %.c,$(OUTPUT)/obj/%.o,$(TESTLIB_SRCS)) $(LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(OUTPUT)/bench/%: $(OUTPUT)/obj/bench/%.o $(LIB)
 	$(call msg,LD,$@)
