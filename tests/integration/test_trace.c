@@ -387,6 +387,7 @@ static void test_workload_checkpoints(void **state)
 	struct run_result r;
 	char why[512];
 
+	TESTLIB_REQUIRE();
 	wl_start(w, "trace_workload");
 	wl_wait(w, 1);
 	check_all(w, check_cp1_all);

@@ -210,13 +210,15 @@ const char *unique_name(const char *prefix)
 	return buf[i];
 }
 
+const char *testlib_missing;
+
 int testlib_setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		print_message("SKIP: integration tests need root (BPF, cgroups, namespaces)\n");
-		return -1;
-	}
+	if (geteuid() != 0)
+		testlib_missing = "integration tests need root (BPF, cgroups, namespaces)";
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		testlib_missing = "this kernel has no BTF";
 	if (!getenv("APPSHOT_STATE_DIR")) {
 		snprintf(state_dir, sizeof(state_dir), "/tmp/appshot-test-%d", getpid());
 		mkdir(state_dir, 0700);

@@ -40,12 +40,18 @@ struct json_object *run_json(const char *arg0, ...);
 const char *unique_name(const char *prefix);
 
 /*
- * Every test binary's group setup: must be root (else skip), the state
- * directory is a fresh temp dir, and this process is a subreaper so it
- * reaps what it starts.
+ * Every test binary's group setup: the state directory is a fresh temp dir,
+ * and this process is a subreaper so it reaps what it starts. Without root
+ * each test skips (TESTLIB_REQUIRE), saying why.
  */
 int testlib_setup(void **state);
 int testlib_teardown(void **state);
+extern const char *testlib_missing; /* why tests cannot run here, or NULL */
+#define TESTLIB_REQUIRE()                                                     \
+	do {                                                                  \
+		if (testlib_missing)                                          \
+			skip_because("%s", testlib_missing);                 \
+	} while (0)
 /* Print why, then skip() the current test. */
 #define skip_because(...)                                                     \
 	do {                                                                  \
