@@ -27,6 +27,14 @@ int app_tracer_ready(struct tracer *tr)
 	return tracer_open(tr);
 }
 
+void app_tracer_release(struct tracer *tr)
+{
+	if (tr->fd[TMAP_APPS] < 0 || tables_count_apps(tr) > 0)
+		return;
+	tracer_close(tr);
+	tracer_unload();
+}
+
 int app_find_traced(struct tracer *tr, const char *name, __u32 *aid)
 {
 	struct app_info info;

@@ -15,6 +15,8 @@
 
 /* Load the tracer if it is not yet (registry lock held) and open its maps. */
 int app_tracer_ready(struct tracer *tr);
+/* After a command failed: a tracer left without applications is removed. */
+void app_tracer_release(struct tracer *tr);
 
 /*
  * Register rec (name, mode, root, own_ns, origin_cgroup filled by the

@@ -36,9 +36,10 @@ int usage_error(const char *cmd_name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pr_err("%s: %s", cmd_name, msg);
-	if (c && !json_output)
-		print_usage(stderr, c);
+	if (c)
+		pr_err("%s: %s (usage: %s %s %s)", cmd_name, msg, prog_name, c->name, c->usage);
+	else
+		pr_err("%s: %s", cmd_name, msg);
 	return -EINVAL;
 }
 

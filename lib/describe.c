@@ -114,6 +114,13 @@ const char *sock_state_name(__u16 state)
 	return NAME(tcp_states, state);
 }
 
+/* glibc's O_LARGEFILE is 0 on 64-bit; f_flags carries the kernel's. */
+#if defined(__aarch64__)
+#define KERNEL_O_LARGEFILE 0400000
+#else
+#define KERNEL_O_LARGEFILE 0100000
+#endif
+
 void open_flags_str(__u32 flags, char *buf, size_t len)
 {
 	static const struct {
@@ -123,7 +130,7 @@ void open_flags_str(__u32 flags, char *buf, size_t len)
 		{ O_CREAT, "O_CREAT" },	  { O_EXCL, "O_EXCL" },	    { O_NOCTTY, "O_NOCTTY" },
 		{ O_TRUNC, "O_TRUNC" },	  { O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
 		{ O_DSYNC, "O_DSYNC" },	  { O_ASYNC, "O_ASYNC" },   { O_DIRECT, "O_DIRECT" },
-		{ O_LARGEFILE, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
+		{ KERNEL_O_LARGEFILE, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
 		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_NOATIME, "O_NOATIME" },
 		{ O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" },
 	};
@@ -133,7 +140,7 @@ void open_flags_str(__u32 flags, char *buf, size_t len)
 	used = snprintf(buf, len, "%s", acc[flags & O_ACCMODE]);
 	for (size_t i = 0; i < ARRAY_SIZE(bits) && used < len; i++) {
 		/* O_SYNC is __O_SYNC|O_DSYNC; O_TMPFILE includes O_DIRECTORY: show the bits */
-		if ((flags & bits[i].bit) == bits[i].bit)
+		if (bits[i].bit && (flags & bits[i].bit) == bits[i].bit)
 			used += snprintf(buf + used, len - used, "|%s", bits[i].name);
 	}
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,7 +22,14 @@
 #include "tracer.h"
 #include "util.h"
 
+/*
+ * The tracer is loaded when LINKS_DIR exists: links are pinned in
+ * LOADING_DIR and it is renamed once everything is in place, and renamed
+ * away first when the tracer is removed, so readers never see it half-way.
+ */
 #define LINKS_DIR APPSHOT_PIN_ROOT "/links"
+#define LOADING_DIR APPSHOT_PIN_ROOT "/links_loading"
+#define DYING_DIR APPSHOT_PIN_ROOT "/links_dying"
 #define ITER_DIR APPSHOT_PIN_ROOT "/iter"
 #define TRACEFS "/sys/kernel/tracing"
 
@@ -51,12 +59,18 @@ static int fs_is(const char *path, long magic)
 
 int tracer_check_env(void)
 {
+	const char *btf;
+
 	if (geteuid() != 0) {
 		pr_err("must run as root: tracing needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
 		return -EPERM;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): appshot needs CONFIG_DEBUG_INFO_BTF=y");
+	/* APPSHOT_KERNEL_BTF names another place to look, for tests. */
+	btf = getenv("APPSHOT_KERNEL_BTF");
+	if (!btf || !*btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK)) {
+		pr_err("this kernel has no BTF (%s): appshot needs CONFIG_DEBUG_INFO_BTF=y", btf);
 		return -ENOTSUP;
 	}
 	if (!fs_is("/sys/fs/bpf", BPF_FS_MAGIC)) {
@@ -108,6 +122,7 @@ static void remove_dir(const char *path)
 
 int tracer_unload(void)
 {
+	rename(LINKS_DIR, DYING_DIR);
 	remove_dir(APPSHOT_PIN_ROOT);
 	return access(APPSHOT_PIN_ROOT, F_OK) == 0 ? -EBUSY : 0;
 }
@@ -137,7 +152,7 @@ static int pin_link(struct bpf_link *link, const struct bpf_program *prog, int i
 	char path[PATH_MAX];
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", iter ? ITER_DIR : LINKS_DIR,
+	snprintf(path, sizeof(path), "%s/%s", iter ? ITER_DIR : LOADING_DIR,
 		 bpf_program__name(prog));
 	err = bpf_link__pin(link, path);
 	if (err) {
@@ -170,7 +185,7 @@ int tracer_load(void)
 	/* Maps or links left by a tracer that died half-way are not reused. */
 	if (access(APPSHOT_PIN_ROOT, F_OK) == 0)
 		tracer_unload();
-	err = mkdir_p(LINKS_DIR, 0700);
+	err = mkdir_p(LOADING_DIR, 0700);
 	if (!err)
 		err = mkdir_p(ITER_DIR, 0700);
 	if (err) {
@@ -230,6 +245,11 @@ int tracer_load(void)
 		snprintf(path, sizeof(path), "%s", bpf_map__pin_path(map));
 		chmod(path, 0600);
 	}
+	if (rename(LOADING_DIR, LINKS_DIR)) {
+		err = -errno;
+		pr_perror("cannot publish the tracer's links at %s", LINKS_DIR);
+		goto out;
+	}
 	pr_debug("tracer loaded: %d programs attached, %d hooks missing on this kernel",
 		 attached_progs, skipped_progs);
 out:
@@ -256,8 +276,10 @@ int tracer_open(struct tracer *t)
 		if (t->fd[i] < 0) {
 			int err = -errno;
 
-			pr_err("cannot open the pinned map %s: %s", path, strerror(errno));
 			tracer_close(t);
+			if (!tracer_is_loaded())
+				return -ENOENT; /* removed meanwhile */
+			pr_err("cannot open the pinned map %s: %s", path, strerror(-err));
 			return err;
 		}
 	}

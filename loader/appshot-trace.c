@@ -12,7 +12,7 @@ static const struct cmd cmds[] = {
 	{ "status", do_status, "[--aid NAME] [--maps] [--json]",
 	  "list applications, their processes and threads (virtual <-> system pids) "
 	  "and what each holds" },
-	{ "events", do_events, "--aid NAME [--count N] [--duration SECONDS] [--json]",
+	{ "events", do_events, "--aid NAME [--count N] [--duration SECONDS] [--ring-size BYTES] [--json]",
 	  "stream an application's resource events live until Ctrl-C, then tell how many were lost" },
 	{},
 };

@@ -209,6 +209,8 @@ fail:
 		cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	app_unregister(&reg, &tr, &rec);
 out:
+	if (err)
+		app_tracer_release(&tr);
 	free(tids);
 	tracer_close(&tr);
 	registry_close(&reg);

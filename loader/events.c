@@ -79,6 +79,7 @@ int do_events(int argc, char **argv)
 		{ "aid", required_argument, NULL, 'a' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'D' },
+		{ "ring-size", required_argument, NULL, 'r' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -91,11 +92,12 @@ int do_events(int argc, char **argv)
 	const char *name = NULL;
 	double duration = 0;
 	int c, r, err, ring = -1;
+	unsigned long long ring_size = APPSHOT_RING_SIZE;
 	__u32 old_id, our_id, cur_id;
 	uint64_t deadline = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "a:c:D:" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:c:D:r:" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			name = optarg;
@@ -109,6 +111,13 @@ int do_events(int argc, char **argv)
 			duration = strtod(optarg, &end);
 			if (*end || duration <= 0)
 				return usage_error("events", "invalid --duration '%s'", optarg);
+			break;
+		case 'r':
+			ring_size = strtoull(optarg, &end, 0);
+			if (*end || ring_size < 4096 || ring_size > (1ull << 30) ||
+			    (ring_size & (ring_size - 1)))
+				return usage_error("events",
+						   "--ring-size must be a power of two from 4096 to 1 GiB");
 			break;
 		default:
 			r = common_opt(c, "events");
@@ -140,7 +149,7 @@ int do_events(int argc, char **argv)
 		goto out;
 	}
 
-	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "appshot_events", 0, 0, APPSHOT_RING_SIZE, NULL);
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "appshot_events", 0, 0, ring_size, NULL);
 	if (ring < 0) {
 		err = -errno;
 		pr_perror("cannot create a ring buffer for events");
@@ -165,8 +174,13 @@ int do_events(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (duration > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(duration * 1e9);
-	if (!json_output)
+	/* The first line says the watch is on: events from here are seen or counted lost. */
+	if (json_output)
+		printf("{\"watching\":\"%s\",\"aid\":%u,\"ring_size\":%llu}\n", name, rec.aid,
+		       ring_size);
+	else
 		fprintf(stderr, "watching application %s (aid %u); Ctrl-C stops\n", name, rec.aid);
+	fflush(stdout);
 	while (!stop) {
 		err = ring_buffer__poll(rb, 100);
 		if (err < 0 && err != -EINTR) {

@@ -437,6 +437,7 @@ fail:
 	}
 	app_unregister(&reg, &tr, &rec);
 out:
+	app_tracer_release(&tr);
 	if (chan[0] >= 0)
 		close(chan[0]);
 	if (chan[1] >= 0)

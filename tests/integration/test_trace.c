@@ -18,104 +18,7 @@
 
 #include "appcheck.h"
 #include "testlib.h"
-
-struct wl {
-	char name[64];
-	char dir[PATH_MAX];
-	int report; /* we read its reports here */
-	int go; /* and tell it to go on here */
-	struct json_object *cp; /* the last checkpoint's report */
-};
-
-static void wl_dump_log(struct wl *w)
-{
-	char path[PATH_MAX + 32], buf[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/workload.log", w->dir);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(buf, sizeof(buf), f))
-		print_message("workload: %s", buf);
-	fclose(f);
-}
-
-/* Start the workload under appshot run -d, with the two pipes of its protocol. */
-static void wl_start(struct wl *w, const char *workload)
-{
-	int rep[2], go[2];
-	char fdnum[2][16];
-	struct run_result r;
-
-	snprintf(w->name, sizeof(w->name), "%s", unique_name("trace"));
-	snprintf(w->dir, sizeof(w->dir), "/tmp/appshot-wl-%s", w->name);
-	assert_int_equal(mkdir(w->dir, 0700), 0);
-	assert_int_equal(pipe(rep), 0);
-	assert_int_equal(pipe(go), 0);
-	fcntl(rep[0], F_SETFD, FD_CLOEXEC);
-	fcntl(go[1], F_SETFD, FD_CLOEXEC);
-	snprintf(fdnum[0], sizeof(fdnum[0]), "%d", rep[1]);
-	snprintf(fdnum[1], sizeof(fdnum[1]), "%d", go[0]);
-	setenv("WL_REPORT_FD", fdnum[0], 1);
-	setenv("WL_WAIT_FD", fdnum[1], 1);
-	run_cmd(&r, bin_path("appshot"), "run", "-d", "--aid", w->name, "--",
-		workload_path(workload), w->dir, NULL);
-	close(rep[1]);
-	close(go[0]);
-	if (r.status != 0)
-		fail_msg("appshot run exited %d: %s", r.status, r.err);
-	run_free(&r);
-	w->report = rep[0];
-	w->go = go[1];
-}
-
-/* Read the next checkpoint's report (or fail after the time limit). */
-static void wl_wait(struct wl *w, int cp)
-{
-	struct pollfd p = { .fd = w->report, .events = POLLIN };
-	char line[65536];
-	size_t n = 0;
-
-	json_object_put(w->cp);
-	w->cp = NULL;
-	while (n < sizeof(line) - 1) {
-		if (poll(&p, 1, TEST_TIMEOUT_MS) != 1 || read(w->report, line + n, 1) != 1) {
-			wl_dump_log(w);
-			fail_msg("the workload sent no checkpoint %d", cp);
-		}
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = 0;
-	w->cp = json_tokener_parse(line);
-	if (!w->cp || jint(w->cp, "cp") != cp)
-		fail_msg("bad checkpoint report: %s", line);
-}
-
-static void wl_go(struct wl *w)
-{
-	assert_int_equal(write(w->go, "\n", 1), 1);
-}
-
-static void wl_cleanup(struct wl *w)
-{
-	char cmd[PATH_MAX + 16];
-	struct run_result r;
-
-	/* Fails harmlessly when the test detached it already. */
-	run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", w->name, "--kill", NULL);
-	run_free(&r);
-	if (w->report >= 0)
-		close(w->report);
-	if (w->go >= 0)
-		close(w->go);
-	json_object_put(w->cp);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
-	if (system(cmd))
-		print_message("cannot remove %s\n", w->dir);
-}
+#include "wlharness.h"
 
 /* ---- the checks, retried while the kernel settles (reaped tasks leave
  * the tables after an RCU grace period) ---- */
@@ -360,26 +263,6 @@ static int app_ended(void *arg)
 	return ret;
 }
 
-static int wl_setup(void **state)
-{
-	struct wl *w = calloc(1, sizeof(*w));
-
-	w->report = w->go = -1;
-	*state = w;
-	return w ? 0 : -1;
-}
-
-/* Whatever happened in the test, nothing of it stays. */
-static int wl_teardown(void **state)
-{
-	struct wl *w = *state;
-
-	if (w->name[0])
-		wl_cleanup(w);
-	free(w);
-	return 0;
-}
-
 static void test_workload_checkpoints(void **state)
 {
 	struct wl *w = *state;
@@ -388,7 +271,7 @@ static void test_workload_checkpoints(void **state)
 	char why[512];
 
 	TESTLIB_REQUIRE();
-	wl_start(w, "trace_workload");
+	wl_start_run(w, NULL, "trace_workload", w->dir, NULL);
 	wl_wait(w, 1);
 	check_all(w, check_cp1_all);
 	wl_go(w);

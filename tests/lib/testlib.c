@@ -200,6 +200,71 @@ struct json_object *run_json(const char *arg0, ...)
 	return o;
 }
 
+pid_t spawn_cmd(int *out, const char *arg0, ...)
+{
+	char *argv[64];
+	int p[2] = { -1, -1 }, n = 0;
+	va_list ap;
+	pid_t pid;
+
+	argv[n++] = (char *)arg0;
+	va_start(ap, arg0);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (out && pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (out)
+			dup2(p[1], 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (out) {
+		close(p[1]);
+		*out = p[0];
+	}
+	return pid;
+}
+
+int read_line(int fd, char *buf, size_t len, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t deadline = mono_ms() + timeout_ms;
+	size_t n = 0;
+
+	while (n < len - 1) {
+		int64_t left = deadline - mono_ms();
+
+		if (left <= 0 || poll(&p, 1, left) != 1 || read(fd, buf + n, 1) != 1)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+int wait_status(pid_t pid, int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + timeout_ms;
+	int status;
+
+	while (mono_ms() < deadline) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (r < 0)
+			return -1;
+		sleep_ms(5);
+	}
+	return -1;
+}
+
 const char *unique_name(const char *prefix)
 {
 	static char buf[8][64];

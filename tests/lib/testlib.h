@@ -33,6 +33,12 @@ int run_argv(struct run_result *r, int timeout_ms, char *const argv[]);
 /* run_argv with the arguments listed, NULL last. */
 int run_cmd(struct run_result *r, const char *arg0, ...);
 void run_free(struct run_result *r);
+/* Start a command in the background, its stdout on *out (if out), stderr to ours. */
+pid_t spawn_cmd(int *out, const char *arg0, ...);
+/* Read one line from fd within timeout_ms; 0, or -1 at the end or time limit. */
+int read_line(int fd, char *buf, size_t len, int timeout_ms);
+/* Wait for a child with a time limit: its exit code, 128 + signal, or -1. */
+int wait_status(pid_t pid, int timeout_ms);
 /* Run a command that prints one JSON document; NULL (and a message) if it failed. */
 struct json_object *run_json(const char *arg0, ...);
 

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Driving test workloads. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+#include "wlharness.h"
+
+int wl_setup(void **state)
+{
+	struct wl *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	w->report = w->go = -1;
+	*state = w;
+	return 0;
+}
+
+int wl_teardown(void **state)
+{
+	struct wl *w = *state;
+	char cmd[PATH_MAX + 16];
+	struct run_result r;
+
+	if (w->name[0]) {
+		/* Fails harmlessly when the test detached it already. */
+		run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", w->name, "--kill", NULL);
+		run_free(&r);
+	}
+	if (w->pid > 0) {
+		/* The workload and all it forked: its own process group. */
+		kill(-w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
+	}
+	if (w->report >= 0)
+		close(w->report);
+	if (w->go >= 0)
+		close(w->go);
+	json_object_put(w->cp);
+	if (w->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
+		if (system(cmd))
+			print_message("cannot remove %s\n", w->dir);
+	}
+	/* What came to us as subreaper. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	free(w);
+	return 0;
+}
+
+void wl_dump_log(struct wl *w)
+{
+	char path[PATH_MAX + 32], buf[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/workload.log", w->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(buf, sizeof(buf), f))
+		print_message("workload: %s", buf);
+	fclose(f);
+}
+
+/* The protocol's two pipes; the workload's ends stay open across exec. */
+static void make_pipes(struct wl *w, int *child_report, int *child_go)
+{
+	int rep[2], go[2];
+	char num[16];
+
+	snprintf(w->name, sizeof(w->name), "%s", unique_name("wl"));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/appshot-%s", w->name);
+	assert_int_equal(mkdir(w->dir, 0700), 0);
+	assert_int_equal(pipe(rep), 0);
+	assert_int_equal(pipe(go), 0);
+	fcntl(rep[0], F_SETFD, FD_CLOEXEC);
+	fcntl(go[1], F_SETFD, FD_CLOEXEC);
+	snprintf(num, sizeof(num), "%d", rep[1]);
+	setenv("WL_REPORT_FD", num, 1);
+	snprintf(num, sizeof(num), "%d", go[0]);
+	setenv("WL_WAIT_FD", num, 1);
+	w->report = rep[0];
+	w->go = go[1];
+	*child_report = rep[1];
+	*child_go = go[0];
+}
+
+static int collect_args(char **argv, int n, int max, va_list ap)
+{
+	const char *a;
+
+	while (n < max - 1 && (a = va_arg(ap, const char *)))
+		argv[n++] = (char *)a;
+	argv[n] = NULL;
+	return n;
+}
+
+void wl_start_run(struct wl *w, const char *extra, const char *workload, ...)
+{
+	char *argv[32];
+	int n = 0, cr, cg;
+	struct run_result r;
+	va_list ap;
+
+	make_pipes(w, &cr, &cg);
+	argv[n++] = (char *)bin_path("appshot");
+	argv[n++] = "run";
+	argv[n++] = "-d";
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n++] = "--aid";
+	argv[n++] = w->name;
+	argv[n++] = "--";
+	argv[n++] = (char *)workload_path(workload);
+	va_start(ap, workload);
+	collect_args(argv, n, 32, ap);
+	va_end(ap);
+	run_argv(&r, TEST_TIMEOUT_MS, argv);
+	close(cr);
+	close(cg);
+	if (r.status != 0)
+		fail_msg("appshot run exited %d: %s", r.status, r.err);
+	run_free(&r);
+}
+
+void wl_start_plain(struct wl *w, const char *workload, ...)
+{
+	char *argv[32];
+	int cr, cg;
+	va_list ap;
+
+	make_pipes(w, &cr, &cg);
+	argv[0] = (char *)workload_path(workload);
+	va_start(ap, workload);
+	collect_args(argv, 1, 32, ap);
+	va_end(ap);
+	w->pid = fork();
+	assert_true(w->pid >= 0);
+	if (w->pid == 0) {
+		setpgid(0, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(w->pid, w->pid);
+	close(cr);
+	close(cg);
+}
+
+void wl_wait(struct wl *w, int cp)
+{
+	struct pollfd p = { .fd = w->report, .events = POLLIN };
+	char line[65536];
+	size_t n = 0;
+
+	json_object_put(w->cp);
+	w->cp = NULL;
+	while (n < sizeof(line) - 1) {
+		if (poll(&p, 1, TEST_TIMEOUT_MS) != 1 || read(w->report, line + n, 1) != 1) {
+			wl_dump_log(w);
+			fail_msg("the workload sent no checkpoint %d", cp);
+		}
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = 0;
+	w->cp = json_tokener_parse(line);
+	if (!w->cp || jint(w->cp, "cp") != cp)
+		fail_msg("bad checkpoint report: %s", line);
+}
+
+void wl_go(struct wl *w)
+{
+	assert_int_equal(write(w->go, "\n", 1), 1);
+}

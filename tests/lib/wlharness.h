@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Driving a test workload (tests/workloads/wl.h): start it under
+ * appshot run or on its own, read its checkpoint reports, tell it to go on,
+ * and remove everything of it afterwards, whatever happened.
+ */
+#ifndef APPSHOT_WLHARNESS_H
+#define APPSHOT_WLHARNESS_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+struct wl {
+	char name[64]; /* the application's name */
+	char dir[PATH_MAX]; /* an empty directory for the workload's files */
+	int report; /* we read its reports here */
+	int go; /* and tell it to go on here */
+	pid_t pid; /* when started on its own: its pid */
+	struct json_object *cp; /* the last checkpoint's report */
+};
+
+/* cmocka per-test setup and teardown: *state is a struct wl. */
+int wl_setup(void **state);
+int wl_teardown(void **state);
+
+/* Start workload (args after it, NULL last) under `appshot run -d [extra]`. */
+void wl_start_run(struct wl *w, const char *extra, const char *workload, ...);
+/* Start it as a plain child of ours, outside appshot. */
+void wl_start_plain(struct wl *w, const char *workload, ...);
+/* Read checkpoint cp's report into w->cp (fails the test after the time limit). */
+void wl_wait(struct wl *w, int cp);
+void wl_go(struct wl *w);
+/* Print the workload's log (DIR/workload.log) into the test's output. */
+void wl_dump_log(struct wl *w);
+
+#endif /* APPSHOT_WLHARNESS_H */
