@@ -64,6 +64,15 @@ int app_lookup(struct registry *reg, const char *name, struct app_record *rec)
 	return err;
 }
 
+/* Does the tracer hold an application numbered aid? */
+static int traced_number(uint32_t aid, void *ctx)
+{
+	struct tracer *tr = ctx;
+	struct app_info info;
+
+	return bpf_map_lookup_elem(tr->fd[TMAP_APPS], &aid, &info) == 0;
+}
+
 int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec,
 		 __u32 pidns_level, __u32 pidns_ino, __u32 ipcns_ino)
 {
@@ -84,7 +93,7 @@ int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec
 		return err;
 	}
 	rec->created = time(NULL);
-	err = registry_add(reg, rec);
+	err = registry_add(reg, rec, traced_number, tr);
 	if (err == -EEXIST)
 		pr_err("an application named '%s' exists already", rec->name);
 	if (err)

@@ -12,6 +12,7 @@
 int json_output;
 const char *prog_name = "appshot";
 static const struct cmd *cmd_table;
+static char **cmd_argv; /* the running command's, for messages */
 #define EXIT_HELP 1000
 
 static const struct cmd *find_cmd(const char *name)
@@ -48,6 +49,13 @@ int common_opt(int opt, const char *cmd_name)
 	const struct cmd *c;
 
 	switch (opt) {
+	case '?':
+		if (optopt)
+			usage_error(cmd_name, "option -%c is unknown or needs an argument", optopt);
+		else
+			usage_error(cmd_name, "option '%s' is unknown or needs an argument",
+				    optind > 0 ? cmd_argv[optind - 1] : "?");
+		return -2;
 	case 'j':
 		json_output = 1;
 		return 1;
@@ -109,6 +117,8 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 	}
 	log_capture(1);
 	optind = 1;
+	opterr = 0; /* commands name a bad option themselves, on one line */
+	cmd_argv = argv + i;
 	ret = c->fn(argc - i, argv + i);
 	if (ret == EXIT_HELP || ret == -ECANCELED)
 		return 0;

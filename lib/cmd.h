@@ -29,7 +29,10 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 	{ "json", no_argument, NULL, 'j' }, { "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_SHORT_OPTS "vh"
-/* Handle a common option; returns 1 if it was one, -1 for --help (usage shown). */
+/*
+ * Handle a common option: 1 if it was one, -1 for --help (usage shown),
+ * -2 for an unknown option (reported), 0 if it is the command's own.
+ */
 int common_opt(int opt, const char *cmd_name);
 /* Print a command's usage; returns -EINVAL for the caller to return. */
 int usage_error(const char *cmd_name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -223,7 +223,8 @@ int registry_get(struct registry *r, const char *name, struct app_record *rec)
 	return err;
 }
 
-int registry_add(struct registry *r, struct app_record *rec)
+int registry_add(struct registry *r, struct app_record *rec,
+		 int (*in_use)(uint32_t aid, void *ctx), void *ctx)
 {
 	char path[PATH_MAX], buf[32];
 	uint32_t next = 0;
@@ -237,6 +238,8 @@ int registry_add(struct registry *r, struct app_record *rec)
 	err = read_next_aid(r, &next);
 	if (err)
 		return err;
+	while (in_use && next < UINT32_MAX && in_use(next, ctx))
+		next++;
 	if (next == UINT32_MAX) {
 		pr_err("the registry has handed out every application number");
 		return -ENOSPC;

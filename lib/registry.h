@@ -47,8 +47,13 @@ const char *registry_default_dir(void);
  */
 int registry_open(struct registry *r, const char *dir, int lock);
 void registry_close(struct registry *r);
-/* A new application: -EEXIST if the name is taken. Fills rec->aid. */
-int registry_add(struct registry *r, struct app_record *rec);
+/*
+ * A new application: -EEXIST if the name is taken. Fills rec->aid with the
+ * next number for which in_use (if given) says no: the tracer is shared by
+ * whatever registries there are, and a number it holds is never reused.
+ */
+int registry_add(struct registry *r, struct app_record *rec,
+		 int (*in_use)(uint32_t aid, void *ctx), void *ctx);
 int registry_get(struct registry *r, const char *name, struct app_record *rec);
 int registry_get_aid(struct registry *r, uint32_t aid, struct app_record *rec);
 int registry_update(struct registry *r, const struct app_record *rec);

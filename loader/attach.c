@@ -113,10 +113,10 @@ int do_attach(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "attach");
-			if (r < 0)
+			if (r == -1)
 				return -ECANCELED;
-			if (!r)
-				return usage_error("attach", "unknown option");
+			if (r <= 0)
+				return r ? -EINVAL : usage_error("attach", "unexpected option");
 		}
 	}
 	if (!name || !pid_arg)
@@ -284,10 +284,10 @@ int do_detach(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "detach");
-			if (r < 0)
+			if (r == -1)
 				return -ECANCELED;
-			if (!r)
-				return usage_error("detach", "unknown option");
+			if (r <= 0)
+				return r ? -EINVAL : usage_error("detach", "unexpected option");
 		}
 	}
 	if (!!name == all)

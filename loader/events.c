@@ -121,10 +121,10 @@ int do_events(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "events");
-			if (r < 0)
+			if (r == -1)
 				return -ECANCELED;
-			if (!r)
-				return usage_error("events", "unknown option");
+			if (r <= 0)
+				return r ? -EINVAL : usage_error("events", "unexpected option");
 		}
 	}
 	if (!name)

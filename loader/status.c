@@ -323,10 +323,10 @@ int do_status(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "status");
-			if (r < 0)
+			if (r == -1)
 				return -ECANCELED;
-			if (!r)
-				return usage_error("status", "unknown option");
+			if (r <= 0)
+				return r ? -EINVAL : usage_error("status", "unexpected option");
 		}
 	}
 	err = tracer_check_env();

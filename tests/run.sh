@@ -8,9 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 OUT=${OUTPUT:-build}
 export APPSHOT_BIN=$PWD/$OUT/bin APPSHOT_WORKLOADS=$PWD/$OUT/tests/workloads
-export APPSHOT_STATE_DIR
-APPSHOT_STATE_DIR=$(mktemp -d /tmp/appshot-tests.XXXXXX)
-trap 'rm -rf "$APPSHOT_STATE_DIR"' EXIT
+STATE_DIR=${APPSHOT_STATE_DIR:-/var/lib/appshot}
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -42,24 +40,22 @@ run_binary() {
 	rm -f "$log"
 }
 
-pins_before=no
-[ -e /sys/fs/bpf/appshot ] && pins_before=yes
+# What appshot holds before: the tests must leave exactly that.
+snapshot() {
+	ls -A "$STATE_DIR/apps" 2>/dev/null
+	ls -A /sys/fs/cgroup/unified/appshot /sys/fs/cgroup/appshot 2>/dev/null | grep -v '^cgroup\.\|\.\(pressure\|stat\|local\)$'
+	[ -e /sys/fs/bpf/appshot ] && echo pins
+}
+before=$(snapshot)
 
 for t in "$OUT"/tests/unit/test_*; do run_binary "$t"; done
 for t in "$OUT"/tests/integration/test_*; do run_binary "$t"; done
 
 # Nothing of the tests may stay: pins, cgroups, registry records, processes.
 leftover=""
-if [ "$pins_before" = no ] && [ -e /sys/fs/bpf/appshot ]; then
-	leftover="$leftover pins under /sys/fs/bpf/appshot;"
-fi
-for cg in /sys/fs/cgroup/unified/appshot /sys/fs/cgroup/appshot; do
-	if [ -d "$cg" ] && ls "$cg" | grep -q -- '-[0-9]*-[0-9]*$'; then
-		leftover="$leftover test cgroups in $cg;"
-	fi
-done
-if [ -n "$(ls -A "$APPSHOT_STATE_DIR/apps" 2>/dev/null)" ]; then
-	leftover="$leftover registry records;"
+after=$(snapshot)
+if [ "$before" != "$after" ]; then
+	leftover="$leftover $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | tr '\n' ' ');"
 fi
 if pgrep -f "$APPSHOT_WORKLOADS/" >/dev/null; then
 	leftover="$leftover workload processes;"

@@ -67,6 +67,7 @@ static void test_signal_forwarded(void **state)
 
 	(void)state;
 	TESTLIB_REQUIRE();
+	testlib_track(name);
 	pid = spawn_cmd(NULL, bin_path("appshot"), "run", "--aid", name, "--", "/bin/sh", "-c",
 			"trap 'exit 42' TERM; while :; do sleep 0.05; done", NULL);
 	assert_true(pid > 0);
@@ -108,6 +109,7 @@ static void test_share_ns_and_json(void **state)
 
 	(void)state;
 	TESTLIB_REQUIRE();
+	testlib_track(name);
 	run_cmd(&r, bin_path("appshot"), "run", "-d", "--share-ns", "--json", "--aid", name, "--",
 		"/bin/sleep", "100", NULL);
 	assert_int_equal(r.status, 0);

@@ -17,7 +17,7 @@
 
 #include "testlib.h"
 
-static char state_dir[PATH_MAX];
+static int pins_at_start;
 
 const char *bin_path(const char *name)
 {
@@ -284,28 +284,32 @@ int testlib_setup(void **state)
 		testlib_missing = "integration tests need root (BPF, cgroups, namespaces)";
 	else if (access("/sys/kernel/btf/vmlinux", R_OK))
 		testlib_missing = "this kernel has no BTF";
-	if (!getenv("APPSHOT_STATE_DIR")) {
-		snprintf(state_dir, sizeof(state_dir), "/tmp/appshot-test-%d", getpid());
-		mkdir(state_dir, 0700);
-		setenv("APPSHOT_STATE_DIR", state_dir, 1);
-	}
+	pins_at_start = access("/sys/fs/bpf/appshot", F_OK) == 0;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	return 0;
 }
 
+static char tracked[64][64];
+static int ntracked;
+
+void testlib_track(const char *name)
+{
+	if (ntracked < 64)
+		snprintf(tracked[ntracked++], sizeof(tracked[0]), "%s", name);
+}
+
 int testlib_teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
+	struct run_result r;
 
 	(void)state;
+	for (int i = 0; i < ntracked; i++) {
+		run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", tracked[i], "--kill", NULL);
+		run_free(&r);
+	}
 	/* Reap whatever came to us as subreaper. */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	if (state_dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
-		if (system(cmd))
-			return -1;
-	}
 	return 0;
 }
 
@@ -470,32 +474,75 @@ int retry_until(int (*fn)(void *ctx), void *ctx, int timeout_ms)
 	return ret;
 }
 
+static void list_dir(const char *path, char *out, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	size_t used = strlen(out);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_REG) &&
+		    strncmp(de->d_name, "cgroup.", 7) && used < len)
+			used += snprintf(out + used, len - used, "%s/%s ", path, de->d_name);
+	closedir(d);
+}
+
+char *appshot_state(void)
+{
+	char path[PATH_MAX];
+	const char *dir = getenv("APPSHOT_STATE_DIR");
+	size_t len = 16384;
+	char *out = calloc(1, len);
+
+	snprintf(path, sizeof(path), "%s/apps", dir ? dir : "/var/lib/appshot");
+	list_dir(path, out, len);
+	list_dir("/sys/fs/cgroup/unified/appshot", out, len);
+	list_dir("/sys/fs/cgroup/appshot", out, len);
+	if (access("/sys/fs/bpf/appshot", F_OK) == 0)
+		strncat(out, "pins", len - strlen(out) - 1);
+	return out;
+}
+
+/* Is this name one of this test process's (see unique_name)? */
+static int ours(const char *name)
+{
+	char mark[32];
+
+	snprintf(mark, sizeof(mark), "-%d-", getpid());
+	return strstr(name, mark) != NULL;
+}
+
+static int ours_in(const char *dir, char *why, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (!ours(de->d_name))
+			continue;
+		snprintf(why, len, "%s/%s is left", dir, de->d_name);
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	return 0;
+}
+
 int check_no_leftovers(char *why, size_t len)
 {
 	char path[PATH_MAX];
 	const char *dir = getenv("APPSHOT_STATE_DIR");
-	struct dirent *de;
-	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/apps", dir ? dir : "/var/lib/appshot");
-	d = opendir(path);
-	if (d) {
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(why, len, "registry record %s/%s left", path, de->d_name);
-			closedir(d);
-			return -1;
-		}
-		closedir(d);
-	}
-	if (access("/sys/fs/bpf/appshot", F_OK) == 0 && !getenv("APPSHOT_TEST_SHARED_TRACER")) {
-		snprintf(why, len, "pins left under /sys/fs/bpf/appshot");
+	if (ours_in(path, why, len) || ours_in("/sys/fs/cgroup/unified/appshot", why, len) ||
+	    ours_in("/sys/fs/cgroup/appshot", why, len))
 		return -1;
-	}
-	if (access("/sys/fs/cgroup/unified/appshot", F_OK) == 0 ||
-	    access("/sys/fs/cgroup/appshot", F_OK) == 0) {
-		snprintf(why, len, "an appshot cgroup is left");
+	if (!pins_at_start && access("/sys/fs/bpf/appshot", F_OK) == 0) {
+		snprintf(why, len, "pins left under /sys/fs/bpf/appshot");
 		return -1;
 	}
 	return 0;

@@ -93,5 +93,10 @@ void sleep_ms(int ms);
 
 /* Leftovers: 0 if no pins, no appshot cgroup and no registry record remain. */
 int check_no_leftovers(char *why, size_t len);
+/* What appshot holds on the machine now (records, cgroups, pins), as a
+ * string to compare before and after a command: free() it. */
+char *appshot_state(void);
+/* Detach (and kill) this application at the group's teardown, whatever happens. */
+void testlib_track(const char *name);
 
 #endif /* APPSHOT_TESTLIB_H */

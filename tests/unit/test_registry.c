@@ -59,8 +59,8 @@ static void test_add_get_remove(void **state)
 
 	(void)state;
 	assert_int_equal(registry_open(&reg, dir, 1), 0);
-	assert_int_equal(registry_add(&reg, &a), 0);
-	assert_int_equal(registry_add(&reg, &b), 0);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), 0);
+	assert_int_equal(registry_add(&reg, &b, NULL, NULL), 0);
 	assert_true(b.aid > a.aid);
 	assert_int_equal(registry_get(&reg, "alpha", &got), 0);
 	assert_int_equal(got.aid, a.aid);
@@ -68,11 +68,11 @@ static void test_add_get_remove(void **state)
 	assert_int_equal(got.mode, APP_ATTACH);
 	assert_string_equal(got.cgroup, a.cgroup);
 	/* A name is one application at a time. */
-	assert_int_equal(registry_add(&reg, &got), -EEXIST);
+	assert_int_equal(registry_add(&reg, &got, NULL, NULL), -EEXIST);
 	assert_int_equal(registry_remove(&reg, "alpha"), 0);
 	assert_int_equal(registry_get(&reg, "alpha", &got), -ENOENT);
 	/* ...and its number is never handed out again. */
-	assert_int_equal(registry_add(&reg, &a), 0);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), 0);
 	assert_true(a.aid > b.aid);
 	registry_close(&reg);
 }
@@ -84,13 +84,13 @@ static void test_survives_restart(void **state)
 
 	(void)state;
 	assert_int_equal(registry_open(&reg, dir, 1), 0);
-	assert_int_equal(registry_add(&reg, &a), 0);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), 0);
 	registry_close(&reg);
 	/* A new process opening the same directory sees the record and counter. */
 	assert_int_equal(registry_open(&reg, dir, 1), 0);
 	assert_int_equal(registry_get(&reg, "restart-a", &got), 0);
 	assert_int_equal(got.aid, a.aid);
-	assert_int_equal(registry_add(&reg, &b), 0);
+	assert_int_equal(registry_add(&reg, &b, NULL, NULL), 0);
 	assert_int_equal(b.aid, a.aid + 1);
 	registry_close(&reg);
 }
@@ -135,7 +135,7 @@ static void test_concurrent_numbers_unique(void **state)
 
 				snprintf(name, sizeof(name), "w%d-%d", w, i);
 				rec = rec_named(name);
-				if (registry_open(&r, dir, 1) || registry_add(&r, &rec))
+				if (registry_open(&r, dir, 1) || registry_add(&r, &rec, NULL, NULL))
 					_exit(1);
 				registry_close(&r);
 			}
@@ -165,11 +165,11 @@ static void test_damaged_counter_refused(void **state)
 	assert_true(read_file(path, saved, sizeof(saved)) > 0);
 	assert_int_equal(write_file_atomic(path, "12x\n", 4, 0600), 0);
 	assert_int_equal(registry_open(&reg, dir, 1), 0);
-	assert_int_equal(registry_add(&reg, &a), -EBADMSG);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), -EBADMSG);
 	assert_int_equal(write_file_atomic(path, "0\n", 2, 0600), 0);
-	assert_int_equal(registry_add(&reg, &a), -EBADMSG);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), -EBADMSG);
 	assert_int_equal(write_file_atomic(path, saved, strlen(saved), 0600), 0);
-	assert_int_equal(registry_add(&reg, &a), 0);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), 0);
 	registry_close(&reg);
 }
 
@@ -197,6 +197,27 @@ static void test_damaged_record_refused(void **state)
 	registry_close(&reg);
 }
 
+static int odd_in_use(uint32_t aid, void *ctx)
+{
+	(void)ctx;
+	return aid % 2;
+}
+
+/* Numbers the shared tracer holds are skipped, and the counter moves past them. */
+static void test_numbers_in_use_skipped(void **state)
+{
+	struct app_record a = rec_named("skip-a"), b = rec_named("skip-b");
+	struct registry reg;
+
+	(void)state;
+	assert_int_equal(registry_open(&reg, dir, 1), 0);
+	assert_int_equal(registry_add(&reg, &a, odd_in_use, NULL), 0);
+	assert_int_equal(a.aid % 2, 0);
+	assert_int_equal(registry_add(&reg, &b, odd_in_use, NULL), 0);
+	assert_int_equal(b.aid, a.aid + 2);
+	registry_close(&reg);
+}
+
 static void test_bad_names_refused(void **state)
 {
 	struct app_record a = rec_named("../escape"), got;
@@ -204,7 +225,7 @@ static void test_bad_names_refused(void **state)
 
 	(void)state;
 	assert_int_equal(registry_open(&reg, dir, 1), 0);
-	assert_int_equal(registry_add(&reg, &a), -EINVAL);
+	assert_int_equal(registry_add(&reg, &a, NULL, NULL), -EINVAL);
 	assert_int_equal(registry_get(&reg, "../escape", &got), -EINVAL);
 	registry_close(&reg);
 }
@@ -218,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_numbers_unique),
 		cmocka_unit_test(test_damaged_counter_refused),
 		cmocka_unit_test(test_damaged_record_refused),
+		cmocka_unit_test(test_numbers_in_use_skipped),
 		cmocka_unit_test(test_bad_names_refused),
 	};
 
