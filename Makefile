@@ -6,7 +6,7 @@
 
 OUTPUT ?= build
 CLANG ?= clang
-BPFTOOL ?= bpftool
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
 CC ?= gcc
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h

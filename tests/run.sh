@@ -6,6 +6,7 @@
 # "N passed, N failed, N skipped". Exits 1 if anything failed.
 set -u
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 OUT=${OUTPUT:-build}
 export APPSHOT_BIN=$PWD/$OUT/bin APPSHOT_WORKLOADS=$PWD/$OUT/tests/workloads
 STATE_DIR=${APPSHOT_STATE_DIR:-/var/lib/appshot}
