@@ -112,10 +112,10 @@ $(OUTPUT)/tests/integration/%: $(OUTPUT)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/bench/%: $(OUTPUT)/obj/bench/%.o $(LIB)
-	$(call msg,LD,$@)
+$(OUTPUT)/bench/%: bench/%.c
+	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 $(OUTPUT)/bpf:
 	@mkdir -p $@

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# `make bench`: what tracing costs, printed beside this machine's own limits
+# measured in the same run. Nothing here is asserted: the figures are for
+# people, and these machines are shared and noisy.
+#
+# Each workload runs three ways:
+#   untraced       no tracer loaded
+#   other-app      the tracer loaded, following another application
+#   traced         the workload is itself an application (appshot run --share-ns)
+# Then a burst of open/close under a live `appshot-trace events` watcher:
+# events per second produced, delivered and lost.
+set -eu
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+OUT=${OUTPUT:-build}
+B=$PWD/$OUT/bin
+L=$PWD/$OUT/bench
+N=${BENCH_N:-200000}
+BURST=${BENCH_BURST:-500000}
+TAG=bench-$$
+TMP=$(mktemp -d /tmp/appshot-bench.XXXXXX)
+
+cleanup() {
+	for a in "$TAG-other" "$TAG-burst"; do
+		"$B/appshot-trace" detach --aid "$a" --kill >/dev/null 2>&1 || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if [ -e /sys/fs/bpf/appshot ]; then
+	echo "note: other applications are traced: 'untraced' figures include the tracer's presence"
+fi
+
+ms() { date +%s%N; }
+
+# wall time in ms of a command, median of 3
+wall() {
+	local t=() s
+	for i in 1 2 3; do
+		s=$(ms)
+		"$@" >/dev/null 2>&1
+		t+=($(( ($(ms) - s) / 1000000 )))
+	done
+	printf '%s\n' "${t[@]}" | sort -n | sed -n 2p
+}
+
+real_tar() { tar -cf /dev/null -C /usr include; }
+real_fork() { /bin/sh -c 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'; }
+export -f real_tar real_fork
+
+# measure MODE: prints "open_close pipe_rw tar_ms fork_ms" for that mode
+measure() {
+	local run=()
+	[ "$1" = traced ] && run=("$B/appshot" run --share-ns --aid "$TAG-self-$RANDOM" --)
+	echo "$("${run[@]}" "$L/bench_loop" open_close "$N" 2>/dev/null)" \
+	     "$("${run[@]}" "$L/bench_loop" pipe_rw "$N" 2>/dev/null)" \
+	     "$(wall "${run[@]}" /bin/bash -c real_tar)" \
+	     "$(wall "${run[@]}" /bin/bash -c real_fork)"
+}
+
+echo "== this machine"
+"$L/bench_limits" > "$TMP/limits"
+while read -r k v; do printf '  %-24s %s\n' "$k" "$v"; done < "$TMP/limits"
+printf '  %-24s %s ns\n' "open+close /dev/null" "$("$L/bench_loop" open_close "$N")"
+
+echo
+echo "== cost of tracing (ns per iteration for loops, ms for programs; median)"
+read -r u_oc u_pr u_tar u_fork <<<"$(measure untraced)"
+"$B/appshot" run -d --aid "$TAG-other" -- /bin/sleep 600 >/dev/null
+read -r o_oc o_pr o_tar o_fork <<<"$(measure other)"
+read -r t_oc t_pr t_tar t_fork <<<"$(measure traced)"
+"$B/appshot-trace" detach --aid "$TAG-other" --kill >/dev/null
+
+row() { # name untraced other traced
+	awk -v n="$1" -v u="$2" -v o="$3" -v t="$4" 'BEGIN {
+		printf "  %-26s %10.1f %10.1f %10.1f   %5.2fx %5.2fx\n", n, u, o, t, o / u, t / u }'
+}
+printf '  %-26s %10s %10s %10s   %6s %6s\n' "" untraced other-app traced other traced
+row "open+close (ns)" "$u_oc" "$o_oc" "$t_oc"
+row "pipe write+read (ns)" "$u_pr" "$o_pr" "$t_pr"
+row "tar of /usr/include (ms)" "$u_tar" "$o_tar" "$t_tar"
+row "200 x fork+exec (ms)" "$u_fork" "$o_fork" "$t_fork"
+
+echo
+echo "== a burst of $((2 * BURST)) events under a live watcher"
+"$B/appshot" run -d --share-ns --json --aid "$TAG-burst" -- \
+	"$L/bench_loop" burst "$BURST" "$TMP/burst" > "$TMP/run.json" 2>/dev/null
+pid=$(sed -n 's/.*"sys_pid":\([0-9]*\).*/\1/p' "$TMP/run.json")
+"$B/appshot-trace" events --aid "$TAG-burst" >/dev/null 2>"$TMP/watch.err" &
+watcher=$!
+for _ in $(seq 100); do grep -q watching "$TMP/watch.err" 2>/dev/null && break; sleep 0.05; done
+kill -USR1 "$pid"
+for _ in $(seq 600); do [ -s "$TMP/burst" ] && break; sleep 0.05; done
+sleep 0.5
+kill -INT "$watcher"
+wait "$watcher" || true
+read -r rate ns < "$TMP/burst"
+read -r delivered _ lost _ < <(grep -E '^[0-9]+ events' "$TMP/watch.err" | tr -d ',')
+awk -v r="$rate" -v ns="$ns" -v d="$delivered" -v l="$lost" 'BEGIN {
+	printf "  produced   %10.0f events/s (%.2f s)\n", r, ns / 1e9
+	printf "  delivered  %10d\n  lost       %10d (%.2f%%)\n", d, l, 100 * l / (d + l) }'
