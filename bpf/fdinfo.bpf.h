@@ -300,6 +300,7 @@ static __always_inline void describe_sock(struct file *f, struct sock_info *si)
 	__builtin_memset(si, 0, sizeof(*si));
 	if (!sk)
 		return;
+	si->sk = (__u64)sk;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	si->family = family;
 	si->type = BPF_CORE_READ(sock, type);
@@ -348,6 +349,8 @@ static __always_inline void sock_sync(__u32 aid, struct file *f, __u64 ino, int 
 	describe_sock(f, &s->si);
 	s->si.refs = refs + (ref ? 1 : 0);
 	bpf_map_update_elem(&socks, &k, &s->si, BPF_ANY);
+	if (s->si.sk)
+		bpf_map_update_elem(&sk_socks, &s->si.sk, &k, BPF_ANY);
 }
 
 static __always_inline void sock_unref(__u32 aid, __u64 ino)
@@ -357,10 +360,12 @@ static __always_inline void sock_unref(__u32 aid, __u64 ino)
 
 	if (!si)
 		return;
-	if (si->refs <= 1)
-		bpf_map_delete_elem(&socks, &k);
-	else
+	if (si->refs > 1) {
 		__sync_fetch_and_sub(&si->refs, 1);
+		return;
+	}
+	bpf_map_delete_elem(&sk_socks, &si->sk);
+	bpf_map_delete_elem(&socks, &k);
 }
 
 /* ---- open file descriptions ------------------------------------------ */

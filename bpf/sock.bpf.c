@@ -74,3 +74,24 @@ SOCK_CHANGE(bind, 1, SOCKOP_BIND, ret == 0)
 SOCK_CHANGE(connect, 1, SOCKOP_CONNECT, ret == 0 || ret == -EINPROGRESS)
 SOCK_CHANGE(listen, 1, SOCKOP_LISTEN, ret == 0)
 SOCK_CHANGE(shutdown, 1, SOCKOP_SHUTDOWN, ret == 0)
+
+/*
+ * TCP state changes the kernel makes on its own: a non-blocking connect
+ * completing, the peer closing, a reset. The tracepoint fires before
+ * sk_state is written, so the new state is taken from it.
+ */
+SEC("tracepoint/sock/inet_sock_set_state")
+int on_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	struct sock_info *si;
+	struct sock_key *k;
+
+	k = bpf_map_lookup_elem(&sk_socks, &sk);
+	if (!k)
+		return 0;
+	si = bpf_map_lookup_elem(&socks, k);
+	if (si && si->sk == sk)
+		si->state = ctx->newstate;
+	return 0;
+}

@@ -24,7 +24,7 @@
 #define APPSHOT_RING_SIZE (8u << 20)
 
 /* Bumped whenever a map layout changes: a pinned tracer of another layout is refused. */
-#define APPSHOT_TRACE_ABI 2
+#define APPSHOT_TRACE_ABI 3
 
 /* meta: one entry, written at load: which layout the pinned maps have. */
 struct trace_meta {
@@ -174,9 +174,16 @@ struct sock_info {
 	__u32 refs; /* entries in `files` that refer to it */
 	__u32 backlog; /* sk_max_ack_backlog once listening */
 	__u64 peer_ino; /* unix: inode of the connected peer socket */
+	__u64 sk; /* the kernel's struct sock address: its identity while open */
 	struct sock_addr local;
 	struct sock_addr peer;
 };
+
+/*
+ * sk_socks: kernel struct sock address -> (aid, inode) of its `socks` entry,
+ * for state changes the kernel makes without a syscall (a connect
+ * completing, the peer closing), seen at sock:inet_sock_set_state.
+ */
 
 /* ---- SysV IPC -------------------------------------------------------- */
 

@@ -389,6 +389,12 @@ static int match_sock(const void *k, const void *v, __u32 aid)
 	return ((const struct sock_key *)k)->aid == aid;
 }
 
+static int match_sk(const void *k, const void *v, __u32 aid)
+{
+	(void)k;
+	return ((const struct sock_key *)v)->aid == aid;
+}
+
 static int match_ipc(const void *k, const void *v, __u32 aid)
 {
 	(void)v;
@@ -421,6 +427,8 @@ int tables_drop(struct tracer *t, __u32 aid)
 			      match_file, aid);
 	err = err ?: drop_map(t->fd[TMAP_SOCKS], sizeof(struct sock_key), sizeof(struct sock_info),
 			      match_sock, aid);
+	err = err ?: drop_map(t->fd[TMAP_SK_SOCKS], sizeof(__u64), sizeof(struct sock_key),
+			      match_sk, aid);
 	err = err ?: drop_map(t->fd[TMAP_IPCS], sizeof(struct ipc_key), sizeof(struct ipc_info),
 			      match_ipc, aid);
 	err = err ?: drop_map(t->fd[TMAP_REGIONS], sizeof(struct region_key),

@@ -41,6 +41,7 @@ const char *const tracer_map_names[TMAP_COUNT] = {
 	[TMAP_FDS] = "fds",
 	[TMAP_FILES] = "files",
 	[TMAP_SOCKS] = "socks",
+	[TMAP_SK_SOCKS] = "sk_socks",
 	[TMAP_IPCS] = "ipcs",
 	[TMAP_REGIONS] = "regions",
 	[TMAP_REGION_IDX] = "region_idx",

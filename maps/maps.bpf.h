@@ -51,6 +51,8 @@ struct ring_inner {
 #define SOCKS_MAP                                                             \
 	MAP_HASH(struct sock_key, struct sock_info, APPSHOT_MAX_SOCKS,        \
 		 BPF_F_NO_PREALLOC)
+#define SK_SOCKS_MAP                                                          \
+	MAP_HASH(__u64, struct sock_key, APPSHOT_MAX_SOCKS, BPF_F_NO_PREALLOC)
 #define IPCS_MAP                                                              \
 	MAP_HASH(struct ipc_key, struct ipc_info, APPSHOT_MAX_IPCS,           \
 		 BPF_F_NO_PREALLOC)
@@ -114,6 +116,7 @@ APPSHOT_MAP(VTASKS_MAP, vtasks);
 APPSHOT_MAP(FDS_MAP, fds);
 APPSHOT_MAP(FILES_MAP, files);
 APPSHOT_MAP(SOCKS_MAP, socks);
+APPSHOT_MAP(SK_SOCKS_MAP, sk_socks);
 APPSHOT_MAP(IPCS_MAP, ipcs);
 APPSHOT_MAP(REGIONS_MAP, regions);
 APPSHOT_MAP(REGION_IDX_MAP, region_idx);

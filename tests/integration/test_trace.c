@@ -232,6 +232,10 @@ static int check_cp2(struct check_ctx *c, struct json_object *app)
 	EXPECT(f && g && (jint(f, "f_flags") & O_NONBLOCK) && (jint(g, "f_flags") & O_NONBLOCK),
 	       "O_NONBLOCK set through one fd does not show on both fds of the file");
 	EXPECT(jbool(wl_fd(c, main_p, "dir"), "cloexec"), "F_SETFD FD_CLOEXEC does not show");
+	f = fd_sock(wl_fd(c, main_p, "srv"));
+	EXPECT(f && !strcmp(jstr(f, "state"), "CLOSE_WAIT"),
+	       "the peer closed: the accepted socket is %s, not CLOSE_WAIT",
+	       f ? jstr(f, "state") : "(none)");
 	ipc = jkey(app, "ipc");
 	EXPECT(json_object_array_length(ipc) == 1,
 	       "one IPC object should be left (the daemon's segment), status lists %zu",

@@ -44,6 +44,7 @@ static int setup(void **state)
 		[TMAP_FDS] = { sizeof(struct fd_key), sizeof(struct fd_info) },
 		[TMAP_FILES] = { sizeof(struct file_key), sizeof(struct file_info) },
 		[TMAP_SOCKS] = { sizeof(struct sock_key), sizeof(struct sock_info) },
+		[TMAP_SK_SOCKS] = { sizeof(__u64), sizeof(struct sock_key) },
 		[TMAP_IPCS] = { sizeof(struct ipc_key), sizeof(struct ipc_info) },
 		[TMAP_REGIONS] = { sizeof(struct region_key), sizeof(struct region_info) },
 		[TMAP_REGION_IDX] = { 4, sizeof(struct region_index) },

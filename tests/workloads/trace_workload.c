@@ -300,6 +300,9 @@ int main(int argc, char **argv)
 	WL_CHECK(fcntl(devnull, F_SETFL, O_NONBLOCK) == 0); /* fd 100 shares the file */
 	WL_CHECK(fcntl(dfd, F_SETFD, FD_CLOEXEC) == 0);
 	close(sp[1]);
+	/* others hold cli too, so close would send no FIN: shutdown does. srv gets
+	 * CLOSE_WAIT with no syscall on it. */
+	WL_CHECK(shutdown(cli, SHUT_WR) == 0);
 	WL_CHECK(semctl(sem, 0, IPC_RMID) == 0);
 	WL_CHECK(msgctl(msq, IPC_RMID, NULL) == 0);
 	WL_CHECK(shmdt(shm_addr) == 0);
@@ -320,9 +323,9 @@ int main(int argc, char **argv)
 	/* c2 may not have exec'ed yet: the harness waits for it. */
 	/* The daemon forked with the segment attached: removed, it lives on. */
 	wl_checkpoint("{\"cp\":2,\"pid\":%d,\"c2\":%d,\"zombie\":%d,\"daemon\":%d,"
-		      "\"fds\":{\"devnull\":%d,\"dup\":100,\"dir\":%d},\"shm\":%d,"
+		      "\"fds\":{\"devnull\":%d,\"dup\":100,\"dir\":%d,\"srv\":%d},\"shm\":%d,"
 		      "\"maps\":[{\"start\":%lu,\"end\":%lu,\"prot\":\"rw-p\"}]}",
-		      (int)getpid(), (int)c2, (int)zombie, (int)daemon_pid, devnull, dfd, shm,
+		      (int)getpid(), (int)c2, (int)zombie, (int)daemon_pid, devnull, dfd, srv, shm,
 		      (unsigned long)c, (unsigned long)c + 8 * PG);
 
 	/* ---- checkpoint 3: the end ---- */
