@@ -112,7 +112,7 @@ $(OUTPUT)/tests/integration/%: $(OUTPUT)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/bench/%: bench/%.c
+$(OUTPUT)/bench/%: bench/%.c bench/bench.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@

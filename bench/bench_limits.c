@@ -15,28 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define SIZE (256ul << 20)
-
-static uint64_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, 5, sizeof(*v), cmp);
-	return v[2];
-}
 
 int main(void)
 {
@@ -55,7 +36,7 @@ int main(void)
 		memcpy(dst, src, SIZE);
 		v[r] = SIZE / ((now() - t0) / 1e9) / (1 << 30);
 	}
-	printf("memcpy_gibs %.2f\n", median(v));
+	printf("memcpy_gibs %.2f\n", median5(v));
 
 	/* A child with the same 256 MiB touched: read it from outside. */
 	child = fork();
@@ -73,7 +54,7 @@ int main(void)
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	printf("process_vm_readv_gibs %.2f\n", median(v));
+	printf("process_vm_readv_gibs %.2f\n", median5(v));
 	/* fork copies page tables: time it from a small process, as a launcher is */
 	munmap(src, SIZE);
 	munmap(dst, SIZE);
@@ -91,6 +72,6 @@ int main(void)
 		}
 		v[r] = (now() - t0) / 100 / 1e3;
 	}
-	printf("fork_exec_exit_us %.0f\n", median(v));
+	printf("fork_exec_exit_us %.0f\n", median5(v));
 	return 0;
 }

@@ -16,20 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "bench.h"
 
 static void open_close(long n)
 {
@@ -93,7 +80,6 @@ int main(int argc, char **argv)
 		loop(n);
 		rounds[r] = (double)(now() - t0) / n;
 	}
-	qsort(rounds, 5, sizeof(rounds[0]), cmp);
-	printf("%.1f\n", rounds[2]);
+	printf("%.1f\n", median5(rounds));
 	return 0;
 }

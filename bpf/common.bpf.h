@@ -64,6 +64,14 @@ static __always_inline int stash_args(struct trace_event_raw_sys_enter *ctx,
 	return 0;
 }
 
+/* A sys_enter program that keeps the first n arguments of syscall sc. */
+#define ENTER_STASH(sc, n)                                                    \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)                             \
+	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                 \
+	{                                                                     \
+		return stash_args(ctx, n);                                    \
+	}
+
 /* At sys_exit: the arguments kept at sys_enter, if this thread is traced. */
 static __always_inline struct task_info *take_args(struct syscall_args *out)
 {

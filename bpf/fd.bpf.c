@@ -87,11 +87,7 @@ NEW_FD_EXIT(fspick)
 
 /* ---- close ----------------------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 1);
-}
+ENTER_STASH(close, 1)
 
 SEC("tracepoint/syscalls/sys_exit_close")
 int exit_close(struct trace_event_raw_sys_exit *ctx)
@@ -121,11 +117,7 @@ static long range_cb(__u32 i, struct range_ctx *c)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close_range")
-int enter_close_range(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(close_range, 3)
 
 SEC("tracepoint/syscalls/sys_exit_close_range")
 int exit_close_range(struct trace_event_raw_sys_exit *ctx)
@@ -162,11 +154,7 @@ static __always_inline void sync_file_flags(struct task_info *t, int fd)
 	fd_sync(bpf_get_current_task_btf(), t->aid, t->tgid, fd);
 }
 
-SEC("tracepoint/syscalls/sys_enter_fcntl")
-int enter_fcntl(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(fcntl, 3)
 
 SEC("tracepoint/syscalls/sys_exit_fcntl")
 int exit_fcntl(struct trace_event_raw_sys_exit *ctx)
@@ -233,53 +221,21 @@ static __always_inline int fd_pair(struct trace_event_raw_sys_exit *ctx, __u64 u
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_pipe")
-int enter_pipe(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 1);
-}
+/* Syscalls that write two new fds into an int[2] given as argument arg. */
+#define FD_PAIR_PROGS(sc, nargs, arg)                                         \
+	ENTER_STASH(sc, nargs)                                                \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
+	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                     \
+		struct syscall_args a;                                        \
+		if (!take_args(&a))                                           \
+			return 0;                                             \
+		return fd_pair(ctx, a.a[arg]);                                \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_pipe")
-int exit_pipe(struct trace_event_raw_sys_exit *ctx)
-{
-	struct syscall_args a;
-
-	if (!take_args(&a))
-		return 0;
-	return fd_pair(ctx, a.a[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_pipe2")
-int enter_pipe2(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_pipe2")
-int exit_pipe2(struct trace_event_raw_sys_exit *ctx)
-{
-	struct syscall_args a;
-
-	if (!take_args(&a))
-		return 0;
-	return fd_pair(ctx, a.a[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_socketpair")
-int enter_socketpair(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_socketpair")
-int exit_socketpair(struct trace_event_raw_sys_exit *ctx)
-{
-	struct syscall_args a;
-
-	if (!take_args(&a))
-		return 0;
-	return fd_pair(ctx, a.a[3]);
-}
+FD_PAIR_PROGS(pipe, 1, 0)
+FD_PAIR_PROGS(pipe2, 2, 0)
+FD_PAIR_PROGS(socketpair, 4, 3)
 
 /* ---- fds received over unix sockets (SCM_RIGHTS) --------------------- */
 
@@ -335,11 +291,7 @@ static __always_inline void scm_rights(struct task_info *t, __u64 umsg)
 	}
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(recvmsg, 3)
 
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
@@ -363,11 +315,7 @@ static long mmsg_cb(__u32 i, struct mmsg_ctx *c)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 5);
-}
+ENTER_STASH(recvmmsg, 5)
 
 SEC("tracepoint/syscalls/sys_exit_recvmmsg")
 int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)

@@ -75,11 +75,7 @@ static __always_inline int ipc_ctl(struct trace_event_raw_sys_exit *ctx,
 }
 
 #define IPC_PROGS(sc, nargs, body)                                            \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                             \
-	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                 \
-	{                                                                     \
-		return stash_args(ctx, nargs);                                \
-	}                                                                     \
+	ENTER_STASH(sc, nargs)                                                \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
 	{                                                                     \

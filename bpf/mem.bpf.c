@@ -41,11 +41,7 @@ static __always_inline struct region_index *locked_index(__u32 tgid)
 	return idx;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int enter_mmap(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 6);
-}
+ENTER_STASH(mmap, 6)
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int exit_mmap(struct trace_event_raw_sys_exit *ctx)
@@ -95,11 +91,7 @@ int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int enter_munmap(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 2);
-}
+ENTER_STASH(munmap, 2)
 
 SEC("tracepoint/syscalls/sys_exit_munmap")
 int exit_munmap(struct trace_event_raw_sys_exit *ctx)
@@ -120,11 +112,7 @@ int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mremap")
-int enter_mremap(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 5);
-}
+ENTER_STASH(mremap, 5)
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
 int exit_mremap(struct trace_event_raw_sys_exit *ctx)
@@ -180,11 +168,7 @@ static __always_inline int protect_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int enter_mprotect(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(mprotect, 3)
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")
 int exit_mprotect(struct trace_event_raw_sys_exit *ctx)
@@ -192,11 +176,7 @@ int exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 	return protect_exit(ctx);
 }
 
-SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
-int enter_pkey_mprotect(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(pkey_mprotect, 3)
 
 SEC("tracepoint/syscalls/sys_exit_pkey_mprotect")
 int exit_pkey_mprotect(struct trace_event_raw_sys_exit *ctx)
@@ -244,11 +224,7 @@ int exit_brk(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_shmat")
-int enter_shmat(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 3);
-}
+ENTER_STASH(shmat, 3)
 
 SEC("tracepoint/syscalls/sys_exit_shmat")
 int exit_shmat(struct trace_event_raw_sys_exit *ctx)
@@ -278,11 +254,7 @@ int exit_shmat(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_shmdt")
-int enter_shmdt(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ctx, 1);
-}
+ENTER_STASH(shmdt, 1)
 
 SEC("tracepoint/syscalls/sys_exit_shmdt")
 int exit_shmdt(struct trace_event_raw_sys_exit *ctx)

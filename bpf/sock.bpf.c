@@ -54,11 +54,7 @@ NEW_SOCK_EXIT(accept4, SOCKOP_ACCEPT)
 
 /* Syscalls that change the socket of their first argument. */
 #define SOCK_CHANGE(sc, nargs, op, ok)                                        \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                             \
-	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                 \
-	{                                                                     \
-		return stash_args(ctx, nargs);                                \
-	}                                                                     \
+	ENTER_STASH(sc, nargs)                                                \
 	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
 	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
 	{                                                                     \

@@ -13,7 +13,6 @@ int json_output;
 const char *prog_name = "appshot";
 static const struct cmd *cmd_table;
 static char **cmd_argv; /* the running command's, for messages */
-#define EXIT_HELP 1000
 
 static const struct cmd *find_cmd(const char *name)
 {
@@ -49,28 +48,27 @@ int common_opt(int opt, const char *cmd_name)
 	const struct cmd *c;
 
 	switch (opt) {
-	case '?':
-		if (optopt)
-			usage_error(cmd_name, "option -%c is unknown or needs an argument", optopt);
-		else
-			usage_error(cmd_name, "option '%s' is unknown or needs an argument",
-				    optind > 0 ? cmd_argv[optind - 1] : "?");
-		return -2;
 	case 'j':
 		json_output = 1;
-		return 1;
+		return 0;
 	case 'v':
 		log_set_level(LOG_DEBUG);
-		return 1;
+		return 0;
 	case 'h':
 		c = find_cmd(cmd_name);
 		if (c) {
 			print_usage(stdout, c);
 			printf("%s\n", c->summary);
 		}
-		return -1;
+		return -ECANCELED;
+	case '?':
+		if (optopt)
+			return usage_error(cmd_name, "option -%c is unknown or needs an argument",
+					   optopt);
+		return usage_error(cmd_name, "option '%s' is unknown or needs an argument",
+				   optind > 0 ? cmd_argv[optind - 1] : "?");
 	}
-	return 0;
+	return usage_error(cmd_name, "unexpected option");
 }
 
 static void print_help(const char *about)
@@ -120,7 +118,7 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 	opterr = 0; /* commands name a bad option themselves, on one line */
 	cmd_argv = argv + i;
 	ret = c->fn(argc - i, argv + i);
-	if (ret == EXIT_HELP || ret == -ECANCELED)
+	if (ret == -ECANCELED)
 		return 0;
 	if (ret && json_output) {
 		struct json_object *o = json_object_new_object();

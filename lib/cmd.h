@@ -30,8 +30,9 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_SHORT_OPTS "vh"
 /*
- * Handle a common option: 1 if it was one, -1 for --help (usage shown),
- * -2 for an unknown option (reported), 0 if it is the command's own.
+ * The options every command takes (--json, -v, --help) and bad ones: 0 when
+ * handled, or what the command returns: -ECANCELED after --help (the usage
+ * is printed, exit 0), -EINVAL for an unknown option (reported).
  */
 int common_opt(int opt, const char *cmd_name);
 /* Print a command's usage; returns -EINVAL for the caller to return. */

@@ -113,10 +113,8 @@ int do_attach(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "attach");
-			if (r == -1)
-				return -ECANCELED;
-			if (r <= 0)
-				return r ? -EINVAL : usage_error("attach", "unexpected option");
+			if (r)
+				return r;
 		}
 	}
 	if (!name || !pid_arg)
@@ -284,10 +282,8 @@ int do_detach(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "detach");
-			if (r == -1)
-				return -ECANCELED;
-			if (r <= 0)
-				return r ? -EINVAL : usage_error("detach", "unexpected option");
+			if (r)
+				return r;
 		}
 	}
 	if (!!name == all)

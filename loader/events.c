@@ -121,10 +121,8 @@ int do_events(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "events");
-			if (r == -1)
-				return -ECANCELED;
-			if (r <= 0)
-				return r ? -EINVAL : usage_error("events", "unexpected option");
+			if (r)
+				return r;
 		}
 	}
 	if (!name)

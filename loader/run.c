@@ -295,10 +295,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		default:
 			r = common_opt(c, "run");
-			if (r == -1)
-				return -ECANCELED;
-			if (r <= 0)
-				return r ? -EINVAL : usage_error("run", "unexpected option");
+			if (r)
+				return r;
 		}
 	}
 	if (!o->name)

@@ -323,10 +323,8 @@ int do_status(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(c, "status");
-			if (r == -1)
-				return -ECANCELED;
-			if (r <= 0)
-				return r ? -EINVAL : usage_error("status", "unexpected option");
+			if (r)
+				return r;
 		}
 	}
 	err = tracer_check_env();
