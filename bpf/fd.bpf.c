@@ -87,7 +87,20 @@ NEW_FD_EXIT(fspick)
 
 /* ---- close ----------------------------------------------------------- */
 
-ENTER_STASH(close, 1)
+/* close keeps, besides its fd, the file it is closing: a.a[5]. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct syscall_args a = {};
+	__u32 tid = cur_tid();
+
+	if (!member(tid))
+		return 0;
+	a.a[0] = ctx->args[0];
+	a.a[5] = (__u64)fd_now(bpf_get_current_task_btf(), a.a[0]);
+	bpf_map_update_elem(&syscall_args, &tid, &a, BPF_ANY);
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_exit_close")
 int exit_close(struct trace_event_raw_sys_exit *ctx)
@@ -98,7 +111,7 @@ int exit_close(struct trace_event_raw_sys_exit *ctx)
 	if (!t || ctx->ret == -EBADF)
 		return 0;
 	/* close() frees the fd even when it reports an error other than EBADF. */
-	fd_sync(bpf_get_current_task_btf(), t->aid, t->tgid, a.a[0]);
+	fd_clear(t->aid, t->tgid, a.a[0], a.a[5]);
 	emit_fd(t, EVT_FD_CLOSE, a.a[0], NULL);
 	return 0;
 }

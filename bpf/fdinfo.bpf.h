@@ -338,17 +338,34 @@ static __always_inline void describe_sock(struct file *f, struct sock_info *si)
 	}
 }
 
+/*
+ * Reference counts are shared by threads on other CPUs: entries are
+ * described again in place up to their last field, refs, which only
+ * atomic adds change; the one that takes it from 1 to 0 deletes.
+ */
+#define DESCRIBED_PART(type) offsetof(type, refs)
+
 /* Refresh the socket entry of file f, taking a reference when ref != 0. */
 static __always_inline void sock_sync(__u32 aid, struct file *f, __u64 ino, int ref,
 				      struct scratch *s)
 {
 	struct sock_key k = { .aid = aid, .ino = ino };
-	struct sock_info *old = bpf_map_lookup_elem(&socks, &k);
-	__u32 refs = old ? old->refs : 0;
+	struct sock_info *old;
 
 	describe_sock(f, &s->si);
-	s->si.refs = refs + (ref ? 1 : 0);
-	bpf_map_update_elem(&socks, &k, &s->si, BPF_ANY);
+	old = bpf_map_lookup_elem(&socks, &k);
+	if (!old) {
+		s->si.refs = 1;
+		if (bpf_map_update_elem(&socks, &k, &s->si, BPF_NOEXIST) == 0)
+			goto known;
+		old = bpf_map_lookup_elem(&socks, &k); /* another CPU made it just now */
+		if (!old)
+			return;
+	}
+	__builtin_memcpy(old, &s->si, DESCRIBED_PART(struct sock_info));
+	if (ref)
+		__sync_fetch_and_add(&old->refs, 1);
+known:
 	if (s->si.sk)
 		bpf_map_update_elem(&sk_socks, &s->si.sk, &k, BPF_ANY);
 }
@@ -357,14 +374,12 @@ static __always_inline void sock_unref(__u32 aid, __u64 ino)
 {
 	struct sock_key k = { .aid = aid, .ino = ino };
 	struct sock_info *si = bpf_map_lookup_elem(&socks, &k);
+	__u64 sk;
 
-	if (!si)
+	if (!si || __sync_fetch_and_sub(&si->refs, 1) != 1)
 		return;
-	if (si->refs > 1) {
-		__sync_fetch_and_sub(&si->refs, 1);
-		return;
-	}
-	bpf_map_delete_elem(&sk_socks, &si->sk);
+	sk = si->sk;
+	bpf_map_delete_elem(&sk_socks, &sk);
 	bpf_map_delete_elem(&socks, &k);
 }
 
@@ -383,85 +398,196 @@ static __always_inline void file_unref(__u32 aid, __u64 file)
 {
 	struct file_key k = { .aid = aid, .file = file };
 	struct file_info *fi = bpf_map_lookup_elem(&files, &k);
+	__u64 ino;
 
-	if (!fi)
+	if (!fi || __sync_fetch_and_sub(&fi->refs, 1) != 1)
 		return;
-	if (fi->refs > 1) {
-		__sync_fetch_and_sub(&fi->refs, 1);
-		return;
-	}
+	ino = fi->ino;
 	if (fi->kind == FDK_SOCKET)
-		sock_unref(aid, fi->ino);
+		sock_unref(aid, ino);
 	bpf_map_delete_elem(&files, &k);
 }
 
-/*
- * Describe f again into its `files` entry, shared by every fd that refers
- * to it, adding one reference when ref. Returns the entry (in scratch).
- */
-static __always_inline struct file_info *file_sync(struct task_struct *task, __u32 aid,
-						    struct file *f, int ref)
+/* Describe f into scratch. */
+static __always_inline struct file_info *file_describe(struct task_struct *task, struct file *f)
 {
-	struct file_key k = { .aid = aid, .file = (__u64)f };
 	struct scratch *s = scratch_buf();
-	struct file_info *old, *fi;
 
 	if (!s)
 		return NULL;
-	fi = &s->fi;
-	__builtin_memset(fi, 0, sizeof(*fi));
-	describe_file(task, f, fi, s);
+	__builtin_memset(&s->fi, 0, sizeof(s->fi));
+	describe_file(task, f, &s->fi, s);
+	return &s->fi;
+}
+
+/*
+ * Write the description fi of f into its `files` entry, adding one
+ * reference when ref; an entry that is missing is made with one reference
+ * (an fd names it).
+ */
+static __always_inline void file_store(__u32 aid, struct file *f, struct file_info *fi, int ref)
+{
+	struct file_key k = { .aid = aid, .file = (__u64)f };
+	struct scratch *s = scratch_buf();
+	struct file_info *old;
+
+	if (!s)
+		return;
 	old = bpf_map_lookup_elem(&files, &k);
-	fi->refs = (old ? old->refs : 0) + (ref ? 1 : 0);
+	if (!old) {
+		fi->refs = 1;
+		if (bpf_map_update_elem(&files, &k, fi, BPF_NOEXIST) == 0) {
+			if (fi->kind == FDK_SOCKET)
+				sock_sync(aid, f, fi->ino, 1, s);
+			return;
+		}
+		old = bpf_map_lookup_elem(&files, &k); /* another CPU made it just now */
+		if (!old)
+			return;
+	}
+	__builtin_memcpy(old, fi, DESCRIBED_PART(struct file_info));
+	if (ref && __sync_fetch_and_add(&old->refs, 1) == 0) {
+		/*
+		 * Its last fd went a moment ago and the entry is being deleted:
+		 * our reference goes into a fresh one, once the old is gone.
+		 */
+		for (int i = 0; i < 64 && bpf_map_lookup_elem(&files, &k); i++)
+			;
+		fi->refs = 1;
+		if (bpf_map_update_elem(&files, &k, fi, BPF_NOEXIST) == 0) {
+			if (fi->kind == FDK_SOCKET)
+				sock_sync(aid, f, fi->ino, 1, s);
+			return;
+		}
+		old = bpf_map_lookup_elem(&files, &k);
+		if (old)
+			__sync_fetch_and_add(&old->refs, 1);
+	}
 	if (fi->kind == FDK_SOCKET)
-		sock_sync(aid, f, fi->ino, !old, s);
-	bpf_map_update_elem(&files, &k, fi, BPF_ANY);
-	return fi;
+		sock_sync(aid, f, fi->ino, 0, s);
 }
 
 /* ---- the fd table entries -------------------------------------------- */
 
-static __always_inline void fd_forget(__u32 aid, __u32 tgid, __u32 fd)
+/*
+ * Threads of a process run the programs of their fd syscalls at once and in
+ * any order: one closed 9 while another's open got 9 again, and either may
+ * be first here. Each entry names the file its fd holds; it changes from
+ * one file to another by compare and swap, so the change is made, and the
+ * references moved, once. A program that installs a file checks first that
+ * the fd still holds it (else its news is old: a later program has newer),
+ * and a close clears the entry only if it still names the file closed.
+ *
+ * A closed fd's entry stays, naming file 0, until the fd number is used
+ * again: deleting it could delete the entry another thread has just
+ * claimed for its new file (BPF deletes by key only). exec and exit, when
+ * the process has one thread left, remove them.
+ */
+
+/* The file fd holds in task's fd table now, or NULL. */
+static __always_inline struct file *fd_now(struct task_struct *task, __u32 fd)
+{
+	struct fdt_view v;
+
+	return fdt_of(task, &v) ? NULL : fdt_file(&v, fd);
+}
+
+/* Clear (tgid, fd) if it still names file: its close has happened. */
+static __always_inline void fd_clear(__u32 aid, __u32 tgid, __u32 fd, __u64 file)
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct fd_info *old = bpf_map_lookup_elem(&fds, &k);
+	struct fd_info *e = bpf_map_lookup_elem(&fds, &k);
 
-	if (!old)
+	if (e && file && __sync_val_compare_and_swap(&e->file, file, 0) == file)
+		file_unref(aid, file);
+}
+
+/* Clear (tgid, fd) if the fd is closed now, whatever it named. */
+static __always_inline void fd_forget(struct task_struct *task, __u32 aid, __u32 tgid, __u32 fd)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *e = bpf_map_lookup_elem(&fds, &k);
+	__u64 cur;
+
+	for (int i = 0; e && i < 4; i++) {
+		cur = e->file;
+		if (!cur || fd_now(task, fd))
+			return;
+		if (__sync_val_compare_and_swap(&e->file, cur, 0) == cur) {
+			file_unref(aid, cur);
+			return;
+		}
+	}
+}
+
+/* Forget the fd and remove its entry: only where no other thread can race. */
+static __always_inline void fd_drop(__u32 aid, __u32 tgid, __u32 fd)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *e = bpf_map_lookup_elem(&fds, &k);
+
+	if (!e)
 		return;
-	file_unref(aid, old->file);
+	fd_clear(aid, tgid, fd, e->file);
 	bpf_map_delete_elem(&fds, &k);
 }
 
 /*
- * Make the entry of (tgid, fd) say what the fd table holds now: record the
- * file, or forget the fd if it is closed. Returns the file's entry, in
- * scratch, or NULL.
+ * Make (tgid, fd) name f, which the fd holds: describe f into its files
+ * entry, moving a reference from the file the entry named before. Returns
+ * the description (in scratch), or NULL if another program had newer news.
  */
+static __always_inline struct file_info *fd_record(struct task_struct *task, __u32 aid, __u32 tgid,
+						 __u32 fd, struct file *f, int cloexec)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *e, nf = { .aid = aid };
+	struct file_info *fi;
+	__u64 want = (__u64)f, cur;
+
+	fi = file_describe(task, f);
+	if (!fi)
+		return NULL;
+	nf.fd_flags = cloexec ? FDF_CLOEXEC : 0;
+	nf.file = want;
+	for (int i = 0; i < 4; i++) {
+		e = bpf_map_lookup_elem(&fds, &k);
+		if (!e) {
+			if (bpf_map_update_elem(&fds, &k, &nf, BPF_NOEXIST) == 0) {
+				file_store(aid, f, fi, 1);
+				return fi;
+			}
+			continue; /* made by another program just now */
+		}
+		cur = e->file;
+		if (cur == want) { /* the same file: describe it again (F_SETFL and such) */
+			e->fd_flags = nf.fd_flags;
+			file_store(aid, f, fi, 0);
+			return fi;
+		}
+		if ((__u64)fd_now(task, fd) != want)
+			return NULL; /* the fd holds another file by now */
+		if (__sync_val_compare_and_swap(&e->file, cur, want) == cur) {
+			e->fd_flags = nf.fd_flags;
+			file_store(aid, f, fi, 1);
+			if (cur)
+				file_unref(aid, cur);
+			return fi;
+		}
+	}
+	return NULL;
+}
+
+/* Make the entry of (tgid, fd) say what the fd table holds now. */
 static __always_inline struct file_info *fd_sync_file(struct task_struct *task, __u32 aid,
 						       __u32 tgid, __u32 fd, struct file *f,
 						       int cloexec)
 {
-	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct fd_info *old, nf = { .aid = aid };
-	struct file_info *fi;
-	__u64 old_file = 0;
-
 	if (!f) {
-		fd_forget(aid, tgid, fd);
+		fd_forget(task, aid, tgid, fd);
 		return NULL;
 	}
-	old = bpf_map_lookup_elem(&fds, &k);
-	if (old)
-		old_file = old->file;
-	fi = file_sync(task, aid, f, old_file != (__u64)f);
-	if (!fi)
-		return NULL;
-	if (old_file && old_file != (__u64)f)
-		file_unref(aid, old_file);
-	nf.fd_flags = cloexec ? FDF_CLOEXEC : 0;
-	nf.file = (__u64)f;
-	bpf_map_update_elem(&fds, &k, &nf, BPF_ANY);
-	return fi;
+	return fd_record(task, aid, tgid, fd, f, cloexec);
 }
 
 static __always_inline struct file_info *fd_sync(struct task_struct *task, __u32 aid,

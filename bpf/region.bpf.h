@@ -66,9 +66,9 @@ static __always_inline void shm_attach(const struct region_info *r, int delta)
 		__sync_fetch_and_add(&ii->nattch, 1);
 		return;
 	}
-	if (ii->nattch > 0)
-		__sync_fetch_and_sub(&ii->nattch, 1);
-	if (ii->nattch == 0 && (ii->state & IPCS_REMOVED))
+	if (ii->nattch == 0) /* mapped before its entry existed: nothing counted */
+		return;
+	if (__sync_fetch_and_sub(&ii->nattch, 1) == 1 && (ii->state & IPCS_REMOVED))
 		bpf_map_delete_elem(&ipcs, &k);
 }
 
@@ -93,15 +93,34 @@ static __always_inline struct region_index *rg_index_new(__u32 tgid)
 /*
  * Threads of one process can reach sys_exit of mmap and munmap together, the
  * kernel's mmap_lock long released. A short try: on contention the change
- * is counted as lost rather than applied half-way.
+ * is not applied and the table is marked unsettled, for readers to rebuild.
  */
 static __always_inline int rg_lock(struct region_index *idx)
 {
 	for (int i = 0; i < 32; i++)
 		if (__sync_val_compare_and_swap(&idx->lock, 0, 1) == 0)
 			return 0;
-	__sync_fetch_and_add(&idx->lost, 1);
+	__sync_fetch_and_add(&idx->unsettled, 1);
 	return -1;
+}
+
+/*
+ * Mapping syscalls of one process in flight together may reach their
+ * sys_exit in another order than the kernel ran them: entering while
+ * another is in flight, or leaving while one still is, marks the table.
+ */
+static __always_inline void rg_enter(struct region_index *idx)
+{
+	if (__sync_fetch_and_add(&idx->busy, 1) > 0)
+		__sync_fetch_and_add(&idx->unsettled, 1);
+}
+
+static __always_inline void rg_leave(struct region_index *idx)
+{
+	if (idx->busy == 0) /* entered before it was traced, or settled meanwhile */
+		return;
+	if (__sync_fetch_and_sub(&idx->busy, 1) > 1)
+		__sync_fetch_and_add(&idx->unsettled, 1);
 }
 
 static __always_inline void rg_unlock(struct region_index *idx)
@@ -386,6 +405,7 @@ static __always_inline void rg_copy_process(__u32 from, __u32 to)
 	if (!dst)
 		return;
 	dst->lock = 0;
+	dst->busy = 0;
 	c.idx = dst;
 	n = dst->n;
 	bpf_loop(n < APPSHOT_MAX_REGIONS ? n : APPSHOT_MAX_REGIONS, copy_cb, &c, 0);

@@ -32,7 +32,7 @@ int seed_tasks(struct bpf_iter__task *ctx)
 	t = seeding(tid);
 	if (!t)
 		return 0;
-	keep = t->flags & (TASKF_SEED | TASKF_INIT);
+	keep = t->flags & (TASKF_SEED | TASKF_INIT | TASKF_RESYNC);
 	task_fill(t, task, t->aid, t->creator);
 	t->flags |= keep;
 	vk.aid = t->aid;
@@ -106,6 +106,11 @@ int seed_vmas(struct bpf_iter__task_vma *ctx)
 	if (!t)
 		return 0;
 	mm = BPF_CORE_READ(task, mm);
+	if (t->flags & TASKF_RESYNC) {
+		/* The first VMA of a process to rebuild: start from nothing. */
+		t->flags &= ~TASKF_RESYNC;
+		rg_drop_process(tgid);
+	}
 	idx = rg_index(tgid);
 	if (!idx) {
 		idx = rg_index_new(tgid);

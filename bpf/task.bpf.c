@@ -33,13 +33,13 @@ static long fdwalk_cb(__u32 i, struct fdwalk_ctx *c)
 	open = (c->word >> (i & 63)) & 1;
 
 	if (c->mode == FDW_EXIT || (c->mode == FDW_EXEC && !open)) {
-		fd_forget(c->aid, c->from, i);
+		fd_drop(c->aid, c->from, i);
 		return 0;
 	}
 	if (c->mode != FDW_COPY || !open)
 		return 0;
 	fi = bpf_map_lookup_elem(&fds, &k);
-	if (!fi)
+	if (!fi || !fi->file)
 		return 0;
 	k.tgid = c->to;
 	/* The child's fd refers to the same open file: one more reference. */

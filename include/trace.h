@@ -24,7 +24,7 @@
 #define APPSHOT_RING_SIZE (8u << 20)
 
 /* Bumped whenever a map layout changes: a pinned tracer of another layout is refused. */
-#define APPSHOT_TRACE_ABI 3
+#define APPSHOT_TRACE_ABI 4
 
 /* meta: one entry, written at load: which layout the pinned maps have. */
 struct trace_meta {
@@ -58,6 +58,7 @@ enum appshot_task_flags {
 	TASKF_EXITED = 2, /* exited, not yet reaped (a zombie for a leader) */
 	TASKF_SEED = 4, /* fds and mappings still to be read by the seed iterators */
 	TASKF_INIT = 8, /* appshot's own init (pid 1 of the namespace) */
+	TASKF_RESYNC = 16, /* seeding rebuilds its mappings from scratch */
 };
 
 /* tasks: system tid -> task_info */
@@ -145,9 +146,9 @@ struct file_info {
 	__u32 mode; /* inode mode */
 	__u32 dev;
 	__u64 ino;
-	__u32 refs; /* fds of the application that refer to it */
 	__u32 file_flags; /* enum appshot_file_flags */
 	char path[APPSHOT_PATH_LEN]; /* file path, or the anon inode's name */
+	__u32 refs; /* fds of the application that refer to it; last: changed atomically */
 };
 
 /* ---- sockets --------------------------------------------------------- */
@@ -171,12 +172,14 @@ struct sock_info {
 	__u16 type;
 	__u16 protocol;
 	__u16 state; /* sk_state: TCP_* numbering, also for unix sockets */
-	__u32 refs; /* entries in `files` that refer to it */
 	__u32 backlog; /* sk_max_ack_backlog once listening */
+	__u32 pad;
 	__u64 peer_ino; /* unix: inode of the connected peer socket */
 	__u64 sk; /* the kernel's struct sock address: its identity while open */
 	struct sock_addr local;
 	struct sock_addr peer;
+	__u32 refs; /* entries in `files` that refer to it; last: changed atomically */
+	__u32 pad2;
 };
 
 /*
@@ -257,8 +260,15 @@ struct region_span {
  */
 struct region_index {
 	__u32 n; /* slots in use or freed: a high-water mark */
-	__u32 lost; /* changes not tracked: index full, or contended (below) */
+	__u32 lost; /* mappings not tracked: the index was full */
 	__u32 lock; /* taken by the program updating this process's mappings */
+	__u32 busy; /* mapping syscalls of the process in flight */
+	/*
+	 * Changes that may have been applied out of the kernel's order: threads
+	 * whose mapping syscalls overlapped, or a contended lock. Readers then
+	 * rebuild the process's mappings from the kernel (tables_settle).
+	 */
+	__u32 unsettled;
 	__u32 pad;
 	__u64 heap_start;
 	__u64 heap_end;

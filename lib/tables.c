@@ -88,7 +88,7 @@ static int collect_fd(const void *key, const void *value, void *ctx)
 	struct collect *c = ctx;
 	struct fd_entry *e;
 
-	if (fi->aid != c->aid)
+	if (fi->aid != c->aid || !fi->file) /* file 0: being forgotten right now */
 		return 0;
 	e = vec_push(&c->v);
 	if (!e)
@@ -247,13 +247,14 @@ static int collect_lost(struct tracer *t, struct app_tables *at)
 		if (tgid == last || bpf_map_lookup_elem(t->fd[TMAP_REGION_IDX], &tgid, idx))
 			continue;
 		last = tgid;
-		if (!idx->lost)
+		if (!idx->lost && !idx->unsettled)
 			continue;
 		l = vec_push(&v);
 		if (!l)
 			break;
 		l->tgid = tgid;
 		l->lost = idx->lost;
+		l->unsettled = idx->unsettled;
 	}
 	free(idx);
 	at->lost = v.data;
@@ -438,6 +439,127 @@ int tables_drop(struct tracer *t, __u32 aid)
 	bpf_map_delete_elem(t->fd[TMAP_RINGS], &aid);
 	bpf_map_delete_elem(t->fd[TMAP_APPS], &aid);
 	free(tasks);
+	return err;
+}
+
+static int set_task_flags(struct tracer *t, __u32 tid, __u32 set, __u32 clear)
+{
+	struct task_info ti;
+
+	if (bpf_map_lookup_elem(t->fd[TMAP_TASKS], &tid, &ti))
+		return -ENOENT;
+	ti.flags = (ti.flags | set) & ~clear;
+	return bpf_map_update_elem(t->fd[TMAP_TASKS], &tid, &ti, BPF_EXIST) ? -errno : 0;
+}
+
+/*
+ * Do the fd tables of the application hold together: every fd names a file
+ * entry, and every file entry counts the fds that name it? Programs racing
+ * on one fd (see fd_sync_file) can leave them apart, rarely.
+ */
+static int fds_consistent(struct tracer *t, __u32 aid)
+{
+	struct fd_entry *fds = NULL;
+	struct file_entry *files = NULL;
+	size_t nfds = 0, nfiles = 0;
+	int ok = 1;
+
+	if (collect(t->fd[TMAP_FDS], sizeof(struct fd_key), sizeof(struct fd_info), collect_fd, aid,
+		    sizeof(struct fd_entry), cmp_fd, (void **)&fds, &nfds) ||
+	    collect(t->fd[TMAP_FILES], sizeof(struct file_key), sizeof(struct file_info),
+		    collect_file, aid, sizeof(struct file_entry), cmp_file, (void **)&files,
+		    &nfiles)) {
+		ok = 1; /* cannot tell: leave them */
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles && ok; i++) {
+		__u32 refs = 0;
+
+		for (size_t j = 0; j < nfds; j++)
+			refs += fds[j].fi.file == files[i].file;
+		ok = refs == files[i].fi.refs;
+		if (!ok)
+			pr_debug("file %llx (%s) counts %u references, %u fds name it",
+				 (unsigned long long)files[i].file, files[i].fi.path, files[i].fi.refs,
+				 refs);
+	}
+	for (size_t j = 0; j < nfds && ok; j++) {
+		struct file_entry key = { .file = fds[j].fi.file };
+
+		ok = bsearch(&key, files, nfiles, sizeof(key), cmp_file) != NULL;
+		if (!ok)
+			pr_debug("fd %u of pid %u names file %llx, which has no entry", fds[j].k.fd,
+				 fds[j].k.tgid, (unsigned long long)fds[j].fi.file);
+	}
+out:
+	free(fds);
+	free(files);
+	return ok;
+}
+
+static int match_fd(const void *k, const void *v, __u32 aid);
+static int match_file(const void *k, const void *v, __u32 aid);
+static int match_sock(const void *k, const void *v, __u32 aid);
+static int match_sk(const void *k, const void *v, __u32 aid);
+static int drop_map(int fd, size_t ks, size_t vs, int (*match)(const void *, const void *, __u32),
+		    __u32 aid);
+
+int tables_settle(struct tracer *t, __u32 aid)
+{
+	struct region_index *idx = malloc(sizeof(*idx));
+	struct task_entry *tasks = NULL;
+	__u32 *todo = NULL, all_fds;
+	size_t ntasks = 0, n = 0;
+	int err;
+
+	if (!idx)
+		return -ENOMEM;
+	err = collect(t->fd[TMAP_TASKS], sizeof(__u32), sizeof(struct task_info), collect_task,
+		      aid, sizeof(struct task_entry), cmp_task, (void **)&tasks, &ntasks);
+	if (err)
+		goto out;
+	todo = calloc(ntasks + 1, sizeof(*todo));
+	if (!todo) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* fd tables that do not hold together are made again, all of them. */
+	all_fds = !fds_consistent(t, aid);
+	if (all_fds) {
+		pr_debug("application %u: fd tables out of step (threads raced on one fd): rebuilding",
+			 aid);
+		drop_map(t->fd[TMAP_FDS], sizeof(struct fd_key), sizeof(struct fd_info), match_fd, aid);
+		drop_map(t->fd[TMAP_FILES], sizeof(struct file_key), sizeof(struct file_info),
+			 match_file, aid);
+		drop_map(t->fd[TMAP_SOCKS], sizeof(struct sock_key), sizeof(struct sock_info),
+			 match_sock, aid);
+		drop_map(t->fd[TMAP_SK_SOCKS], sizeof(__u64), sizeof(struct sock_key), match_sk, aid);
+	}
+	for (size_t i = 0; i < ntasks; i++) {
+		__u32 tgid = tasks[i].tid, set = TASKF_SEED;
+		int maps;
+
+		if (tasks[i].tid != tasks[i].ti.tgid || (tasks[i].ti.flags & TASKF_EXITED))
+			continue;
+		maps = bpf_map_lookup_elem(t->fd[TMAP_REGION_IDX], &tgid, idx) == 0 && idx->unsettled;
+		if (maps) {
+			set |= TASKF_RESYNC;
+			pr_debug("application %u: pid %u changed mappings from several threads at once "
+				 "(%u changes): rebuilding them", aid, tgid, idx->unsettled);
+		}
+		if ((maps || all_fds) && set_task_flags(t, tgid, set, 0) == 0)
+			todo[n++] = tgid;
+	}
+	if (n)
+		err = tracer_seed();
+	for (size_t i = 0; i < n; i++)
+		set_task_flags(t, todo[i], 0, TASKF_SEED | TASKF_RESYNC);
+	if (!err)
+		err = n;
+out:
+	free(idx);
+	free(tasks);
+	free(todo);
 	return err;
 }
 

@@ -44,7 +44,8 @@ struct region_entry {
 
 struct region_lost {
 	__u32 tgid;
-	__u32 lost;
+	__u32 lost; /* mappings the full index could not hold */
+	__u32 unsettled; /* changes maybe applied out of order, not rebuilt yet */
 };
 
 struct app_tables {
@@ -69,6 +70,12 @@ struct app_tables {
 /* -ENOENT if the tracer has no application aid. */
 int tables_read(struct tracer *t, __u32 aid, struct app_tables *out);
 void tables_free(struct app_tables *at);
+/*
+ * Rebuild, from the kernel's VMAs, the mappings of the application's
+ * processes whose tables are unsettled (threads changed mappings at once).
+ * Returns how many processes were rebuilt, or -errno.
+ */
+int tables_settle(struct tracer *t, __u32 aid);
 /* Remove every entry of application aid from every map. */
 int tables_drop(struct tracer *t, __u32 aid);
 /* Which application a system tid belongs to: 0 and its task_info, or -ENOENT. */

@@ -158,7 +158,7 @@ static struct json_object *process_json(const struct app_tables *at, size_t lead
 	jadd(o, "mappings", maps);
 	for (size_t i = 0; i < at->nlost; i++)
 		if (at->lost[i].tgid == tgid)
-			lost = at->lost[i].lost;
+			lost = at->lost[i].lost + at->lost[i].unsettled;
 	jadd(o, "mappings_untracked", jint(lost));
 	return o;
 }
@@ -189,7 +189,12 @@ static struct json_object *app_json(const struct app_record *rec, struct tracer 
 	struct json_object *o = json_object_new_object(), *procs, *ipc;
 	struct app_tables at;
 	size_t nprocs = 0, nthreads = 0, alive = 0;
-	int traced = tr->fd[TMAP_APPS] >= 0 && tables_read(tr, rec->aid, &at) == 0;
+	int traced;
+
+	/* Mappings changed by threads at once are rebuilt from the kernel first. */
+	if (tr->fd[TMAP_APPS] >= 0)
+		tables_settle(tr, rec->aid);
+	traced = tr->fd[TMAP_APPS] >= 0 && tables_read(tr, rec->aid, &at) == 0;
 
 	jadd(o, "name", jstr(rec->name));
 	jadd(o, "aid", jint(rec->aid));

@@ -292,10 +292,25 @@ static void test_workload_checkpoints(void **state)
 		fail_msg("after detach: %s", why);
 }
 
+/* Threads racing on fds and mappings leave exact tables and reference counts. */
+static void test_threads_racing(void **state)
+{
+	struct wl *w = *state;
+
+	TESTLIB_REQUIRE();
+	wl_start_run(w, NULL, "thread_churn", "4", "20000", NULL);
+	wl_wait(w, 1);
+	wl_go(w);
+	wl_wait(w, 2);
+	check_all(w, NULL);
+	wl_go(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_workload_checkpoints, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_threads_racing, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, testlib_setup, testlib_teardown);

@@ -587,7 +587,7 @@ int check_bpftool(struct json_object *app, char *why, size_t len)
 		struct json_object *k = fmt(AT(fds, i), "key"), *v = fmt(AT(fds, i), "value");
 		struct json_object *p = NULL, *procs_ = procs;
 
-		if (gint(v, "aid") != aid)
+		if (gint(v, "aid") != aid || !guint(v, "file")) /* file 0: a closed fd's slot */
 			continue;
 		nfds++;
 		for (size_t j = 0; j < alen(procs_); j++)
