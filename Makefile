@@ -50,7 +50,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tests clean demo test bench setup vmlinux
+.PHONY: all tests clean demo test bench setup vmlinux vmtest
 
 all: $(BINS) tests
 
@@ -131,6 +131,10 @@ demo: setup
 test: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh
+
+vmtest: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/vmtest.sh
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all

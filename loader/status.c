@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 #include "cmd.h"
@@ -50,25 +49,25 @@ static struct json_object *jget(struct json_object *o, const char *key)
 }
 
 /*
- * Is the file the fd refers to still at its recorded path? A file unlinked
- * after it was opened cannot be told from syscalls on fds, so status checks
- * the path, as the process sees it, against the recorded inode.
+ * Was the fd's file unlinked after it was described? No fd syscall says so:
+ * ask the kernel, whose link for the fd ends in " (deleted)" exactly then.
  */
-static int unlinked_since(__u32 pid, const struct file_info *fi)
+static int unlinked_since(__u32 pid, __u32 fd, const struct file_info *fi)
 {
-	char path[APPSHOT_PATH_LEN + 64];
-	struct stat st;
+	char path[64], link[APPSHOT_PATH_LEN + 64];
+	ssize_t n;
 
-	if (fi->file_flags & (FILEF_DELETED | FILEF_PATH_TRUNC) || fi->path[0] != '/')
+	if (fi->file_flags & FILEF_DELETED)
 		return 0;
 	if (fi->kind != FDK_FILE && fi->kind != FDK_DIR && fi->kind != FDK_FIFO &&
 	    fi->kind != FDK_CHR && fi->kind != FDK_BLK)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/root%s", pid, fi->path);
-	if (stat(path, &st))
-		return errno == ENOENT || errno == ENOTDIR;
-	return st.st_ino != fi->ino ||
-	       st.st_dev != makedev(fi->dev >> 20, fi->dev & 0xfffff);
+	snprintf(path, sizeof(path), "/proc/%u/fd/%u", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 10)
+		return 0;
+	link[n] = 0;
+	return !strcmp(link + n - 10, " (deleted)");
 }
 
 /* The virtual pid of a system pid, if it is one of the application's tasks. */
@@ -144,7 +143,7 @@ static struct json_object *process_json(const struct app_tables *at, size_t lead
 		if (!fe) /* the fd is being closed or made right now */
 			continue;
 		fi = fe->fi;
-		if (live && unlinked_since(tgid, &fi))
+		if (live && unlinked_since(tgid, f->k.fd, &fi))
 			fi.file_flags |= FILEF_DELETED;
 		se = fi.kind == FDK_SOCKET ? tables_sock(at, fi.ino) : NULL;
 		json_object_array_add(fds, fd_json(f->k.fd, &f->fi, &fi, se ? &se->si : NULL));

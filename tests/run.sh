@@ -4,6 +4,8 @@
 # real kernel, then check that nothing was left behind. Each binary's result
 # is shown, failures with their output; the last line counts them all:
 # "N passed, N failed, N skipped". Exits 1 if anything failed.
+#
+# usage: tests/run.sh [NAME...]   only the binaries named (test_trace, ...)
 set -u
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -49,8 +51,18 @@ snapshot() {
 }
 before=$(snapshot)
 
-for t in "$OUT"/tests/unit/test_*; do run_binary "$t"; done
-for t in "$OUT"/tests/integration/test_*; do run_binary "$t"; done
+wanted() { # wanted BINARY [NAME...]: no names means every binary
+	local b=$1
+	shift
+	[ $# -eq 0 ] && return 0
+	for n in "$@"; do [ "$(basename "$b")" = "$n" ] && return 0; done
+	return 1
+}
+
+echo "kernel $(uname -r)"
+for t in "$OUT"/tests/unit/test_* "$OUT"/tests/integration/test_*; do
+	wanted "$t" "$@" && run_binary "$t"
+done
 
 # Nothing of the tests may stay: pins, cgroups, registry records, processes.
 leftover=""

@@ -98,7 +98,7 @@ static void test_attach_tree(void **state)
 	assert_int_equal(jint(o, "threads"), 7);
 	json_object_put(o);
 	run_free(&r);
-	if (retry_until(matches_kernel, &c, 3000))
+	if (retry_until(matches_kernel, &c, SETTLE_MS))
 		fail_msg("after attach: %s", c.why);
 
 	/* Adopting a tree, or part of it, twice is refused, naming the owner. */
@@ -113,9 +113,9 @@ static void test_attach_tree(void **state)
 	/* A child forked after the attach is followed, with its file. */
 	wl_go(w);
 	wl_wait(w, 2);
-	if (retry_until(late_child_seen, &c, 3000))
+	if (retry_until(late_child_seen, &c, SETTLE_MS))
 		fail_msg("%s", c.why);
-	if (retry_until(matches_kernel, &c, 3000))
+	if (retry_until(matches_kernel, &c, SETTLE_MS))
 		fail_msg("after the late fork: %s", c.why);
 
 	/* Detach: the tree runs on, back in its cgroup, and nothing of appshot is left. */
@@ -133,7 +133,7 @@ static void test_attach_tree(void **state)
 	}
 	w->name[0] = 0; /* detached: nothing for the teardown to detach */
 	wl_go(w);
-	assert_int_equal(wait_status(w->pid, 5000), 0);
+	assert_int_equal(wait_status(w->pid, SETTLE_MS), 0);
 	w->pid = 0;
 }
 

@@ -104,7 +104,7 @@ static void test_bad_targets(void **state)
 	pid = fork();
 	if (pid == 0)
 		_exit(0);
-	assert_int_equal(wait_status(pid, 5000), 0);
+	assert_int_equal(wait_status(pid, SETTLE_MS), 0);
 	snprintf(dead, sizeof(dead), "%d", pid);
 	run_case("appshot-trace", &c);
 }

@@ -38,7 +38,7 @@ static void watch_window(struct wl *w, const char *ring_size, int stop_watcher,
 	pid = spawn_cmd(&out, bin_path("appshot-trace"), "events", "--aid", w->name, "--json",
 			"--ring-size", ring_size, NULL);
 	assert_true(pid > 0);
-	assert_int_equal(read_line(out, line, sizeof(line), 10000), 0);
+	assert_int_equal(read_line(out, line, sizeof(line), SETTLE_MS), 0);
 	assert_non_null(strstr(line, "\"watching\""));
 	if (stop_watcher)
 		kill(pid, SIGSTOP); /* it reads nothing: the ring fills */
@@ -47,7 +47,7 @@ static void watch_window(struct wl *w, const char *ring_size, int stop_watcher,
 	if (stop_watcher)
 		kill(pid, SIGCONT);
 	kill(pid, SIGINT);
-	while (read_line(out, line, sizeof(line), 10000) == 0) {
+	while (read_line(out, line, sizeof(line), SETTLE_MS) == 0) {
 		struct json_object *o = json_tokener_parse(line), *s, *fd;
 		const char *type;
 
@@ -74,7 +74,7 @@ static void watch_window(struct wl *w, const char *ring_size, int stop_watcher,
 		json_object_put(o);
 	}
 	close(out);
-	assert_int_equal(wait_status(pid, 10000), 0);
+	assert_int_equal(wait_status(pid, SETTLE_MS), 0);
 }
 
 static void test_every_event_streamed(void **state)

@@ -60,21 +60,31 @@ static int shell_running(void *arg)
 	return ret;
 }
 
+static int file_exists(void *path)
+{
+	return access(path, F_OK);
+}
+
 static void test_signal_forwarded(void **state)
 {
 	const char *name = unique_name("fwd");
+	char ready[64], script[256];
 	pid_t pid;
 
 	(void)state;
 	TESTLIB_REQUIRE();
 	testlib_track(name);
+	snprintf(ready, sizeof(ready), "/tmp/appshot-%s.ready", name);
+	snprintf(script, sizeof(script), "trap 'exit 42' TERM; : > %s; while :; do sleep 0.05; done",
+		 ready);
 	pid = spawn_cmd(NULL, bin_path("appshot"), "run", "--aid", name, "--", "/bin/sh", "-c",
-			"trap 'exit 42' TERM; while :; do sleep 0.05; done", NULL);
+			script, NULL);
 	assert_true(pid > 0);
-	assert_int_equal(retry_until(shell_running, (void *)name, 5000), 0);
-	sleep_ms(100); /* the trap is set once the shell runs its loop */
+	assert_int_equal(retry_until(shell_running, (void *)name, SETTLE_MS), 0);
+	assert_int_equal(retry_until(file_exists, ready, SETTLE_MS), 0); /* the trap is set */
+	unlink(ready);
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(wait_status(pid, 10000), 42);
+	assert_int_equal(wait_status(pid, SETTLE_MS), 42);
 	no_leftovers("after a forwarded SIGTERM");
 }
 
@@ -182,7 +192,7 @@ static void test_thread_exec(void **state)
 	assert_int_equal(json_object_array_length(jkey(p, "threads")), 2);
 	json_object_put(app);
 	wl_go(w);
-	if (retry_until(thread_exec_done, &c, 5000))
+	if (retry_until(thread_exec_done, &c, SETTLE_MS))
 		fail_msg("%s", c.why);
 }
 

@@ -55,7 +55,7 @@ static void check_all(struct wl *w, int (*extra)(struct check_ctx *, struct json
 {
 	struct check_ctx c = { .w = w, .extra = extra };
 
-	if (retry_until(all_checks, &c, 3000)) {
+	if (retry_until(all_checks, &c, SETTLE_MS)) {
 		wl_dump_log(w);
 		fail_msg("%s: %s", c.step, c.why);
 	}
@@ -282,7 +282,7 @@ static void test_workload_checkpoints(void **state)
 	wl_wait(w, 2);
 	check_all(w, check_cp2);
 	wl_go(w);
-	if (retry_until(app_ended, &c, 10000))
+	if (retry_until(app_ended, &c, SETTLE_MS))
 		fail_msg("%s", c.why);
 
 	run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", w->name, NULL);
@@ -297,8 +297,10 @@ static void test_threads_racing(void **state)
 {
 	struct wl *w = *state;
 
+	const char *rounds = getenv("APPSHOT_CHURN_ROUNDS");
+
 	TESTLIB_REQUIRE();
-	wl_start_run(w, NULL, "thread_churn", "4", "20000", NULL);
+	wl_start_run(w, NULL, "thread_churn", "4", rounds ? rounds : "20000", NULL);
 	wl_wait(w, 1);
 	wl_go(w);
 	wl_wait(w, 2);

@@ -16,6 +16,12 @@
 #include <json-c/json.h>
 
 #define TEST_TIMEOUT_MS 30000
+/*
+ * How long to wait at most for state to settle or a process to end. Waits
+ * return as soon as the condition holds: this is for slow machines (qemu
+ * without KVM loads the tracer in seconds), never a timing assertion.
+ */
+#define SETTLE_MS 30000
 
 struct run_result {
 	int status; /* exit code, 128 + signal, or -1 if it could not run / timed out */
