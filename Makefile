@@ -22,7 +22,7 @@ endif
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -Ilib -Iloader -Itests/lib -I$(OUTPUT)
-LDLIBS += -lbpf -lelf -lz -ljson-c
+LDLIBS += -lbpf -lelf -lz -ljson-c -lxxhash
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf
 

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The on-disk image: a directory (0700) of record files (0600). Each record
+ * starts with a header (magic, format version, type, where its payload is
+ * and how long, the payload's checksum); `manifest` lists every record with
+ * its size and checksum. Metadata records hold JSON, `pages` holds memory,
+ * page-aligned. Images are written in a temporary directory renamed into
+ * place last, and nothing in one is used before all of it is verified.
+ */
+#ifndef APPSHOT_IMAGE_H
+#define APPSHOT_IMAGE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define IMAGE_MAGIC "APSHIMG\n"
+#define IMAGE_FORMAT 1
+#define IMAGE_PAGE 4096
+
+enum image_rec_type {
+	REC_MANIFEST = 1,
+	REC_CORE = 2, /* one process: JSON */
+	REC_PAGES = 3, /* memory: page-aligned payload */
+	REC_BLOB = 4, /* contents of a file that no longer has a name */
+};
+
+struct image_hdr {
+	char magic[8];
+	uint32_t format;
+	uint32_t type;
+	uint64_t payload_off;
+	uint64_t payload_len;
+	uint64_t checksum; /* XXH3-64 of the payload */
+	uint64_t reserved;
+};
+
+/* ---- writing ---- */
+
+struct image_writer {
+	char dir[PATH_MAX - 64]; /* where the image will be */
+	char tmp[PATH_MAX]; /* where it is written meanwhile */
+	struct json_object *records;
+};
+
+/* Start an image at dir, which must not exist or be empty. */
+int image_create(struct image_writer *w, const char *dir);
+int image_write_json(struct image_writer *w, const char *name, enum image_rec_type type,
+		     struct json_object *o);
+int image_write_blob(struct image_writer *w, const char *name, const void *data, size_t len);
+
+/* The pages record, written in order; offsets are from the payload's start. */
+struct image_pages {
+	int fd;
+	uint64_t len;
+	void *state; /* XXH3 streaming state */
+};
+
+int image_pages_open(struct image_writer *w, struct image_pages *p);
+/* Append len bytes (a multiple of IMAGE_PAGE); *off gets where they start. */
+int image_pages_append(struct image_pages *p, const void *buf, size_t len, uint64_t *off);
+int image_pages_close(struct image_writer *w, struct image_pages *p);
+
+/* Write the manifest (meta merged in), sync everything, move into place. */
+int image_commit(struct image_writer *w, struct json_object *meta);
+/* Remove what was written: nothing of a failed snapshot stays. */
+void image_abort(struct image_writer *w);
+
+/* ---- reading ---- */
+
+struct image {
+	char dir[PATH_MAX - 64];
+	struct json_object *manifest;
+};
+
+/*
+ * Open and verify an image: the manifest, then every record it lists
+ * (header, size, checksum), pages included. Errors say what is wrong.
+ */
+int image_open(struct image *im, const char *dir);
+void image_close(struct image *im);
+/* A JSON record (verified again as it is read); json_object_put() it. */
+struct json_object *image_read_json(struct image *im, const char *name);
+/* The pages record: an open fd and where the payload starts in it. */
+int image_pages_fd(struct image *im, uint64_t *payload_off, uint64_t *len);
+/* A blob record's bytes; free() them. */
+void *image_read_blob(struct image *im, const char *name, size_t *len);
+
+/* XXH3-64 of a buffer, as images use it. */
+uint64_t image_checksum(const void *buf, size_t len);
+
+#endif /* APPSHOT_IMAGE_H */
