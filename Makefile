@@ -21,7 +21,7 @@ endif
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS += -Iinclude -Ilib -Iloader -Itests/lib -I$(OUTPUT)
+CPPFLAGS += -Iinclude -Ilib -Iloader -Irestore -Itests/lib -I$(OUTPUT)
 LDLIBS += -lbpf -lelf -lz -ljson-c -lxxhash
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf
@@ -35,7 +35,8 @@ LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/obj/lib/%.o,$(LIB_SRCS))
 LIB := $(OUTPUT)/libappshot.a
 
 TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c
-APPSHOT_SRCS := loader/appshot.c loader/run.c
+APPSHOT_SRCS := loader/appshot.c loader/run.c loader/snapshot.c loader/dump.c loader/dump_mem.c \
+	loader/dump_files.c $(wildcard restore/*.c)
 
 BINS := $(OUTPUT)/bin/appshot $(OUTPUT)/bin/appshot-trace
 
@@ -77,7 +78,7 @@ $(OUTPUT)/trace.skel.h: $(OUTPUT)/trace.bpf.o
 # Test diagnostics are cut to their buffers on purpose.
 $(OUTPUT)/obj/tests/%.o: CFLAGS += -Wno-format-truncation
 
-$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h tests/lib/*.h) $(OUTPUT)/trace.skel.h
+$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h restore/*.h tests/lib/*.h) $(OUTPUT)/trace.skel.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

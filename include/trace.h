@@ -24,7 +24,7 @@
 #define APPSHOT_RING_SIZE (8u << 20)
 
 /* Bumped whenever a map layout changes: a pinned tracer of another layout is refused. */
-#define APPSHOT_TRACE_ABI 4
+#define APPSHOT_TRACE_ABI 5
 
 /* meta: one entry, written at load: which layout the pinned maps have. */
 struct trace_meta {

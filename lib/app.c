@@ -1,17 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Registering, adopting and unregistering applications. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "app.h"
+#include "appinit.h"
 #include "cgroup.h"
 #include "log.h"
 #include "tables.h"
 #include "util.h"
+
+/*
+ * A tracer of another table layout (an older appshot's) that holds no
+ * application can go: nothing of it is in use. Its apps map is counted by
+ * keys, whose layout has not changed.
+ */
+static void replace_idle_tracer(void)
+{
+	struct trace_meta m = { 0 };
+	__u32 key = 0;
+	int meta = bpf_obj_get(APPSHOT_PIN_ROOT "/meta"), apps = bpf_obj_get(APPSHOT_PIN_ROOT "/apps");
+
+	/* the layout number leads the meta record in every layout */
+	if (meta >= 0 && apps >= 0 && bpf_map_lookup_elem(meta, &key, &m) == 0 &&
+	    m.abi != APPSHOT_TRACE_ABI && bpf_map_get_next_key(apps, NULL, &key) &&
+	    errno == ENOENT) {
+		pr_info("replacing the idle tracer of an older appshot (table layout %u)", m.abi);
+		tracer_unload();
+	}
+	if (meta >= 0)
+		close(meta);
+	if (apps >= 0)
+		close(apps);
+}
 
 int app_tracer_ready(struct tracer *tr)
 {
@@ -19,6 +47,8 @@ int app_tracer_ready(struct tracer *tr)
 
 	if (err)
 		return err;
+	if (tracer_is_loaded())
+		replace_idle_tracer();
 	if (!tracer_is_loaded()) {
 		err = tracer_load();
 		if (err)
@@ -202,4 +232,55 @@ int app_unregister(struct registry *reg, struct tracer *tr, const struct app_rec
 		}
 	}
 	return ret;
+}
+
+/* Signals a foreground appshot passes on to the application. */
+static const int forwarded[] = { SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+static pid_t forward_pid = -1;
+
+static void forward_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+int app_foreground(const char *name, pid_t first, int share_ns)
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+	struct registry reg = { .lock_fd = -1 };
+	struct tracer tr = { .fd = { -1 } };
+	struct app_record rec;
+	int status, code = 0;
+	pid_t pid;
+
+	forward_pid = first;
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* Ctrl-C reaches the application through the terminal; we wait on. */
+	signal(SIGINT, SIG_IGN);
+	for (;;) {
+		pid = waitpid(share_ns ? -1 : first, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pid == first) {
+			code = wait_status_code(status);
+			forward_pid = -1;
+			if (!share_ns)
+				break;
+		}
+	}
+	/*
+	 * The application has ended: remove what appshot made for it, unless it
+	 * was detached or snapshotted meanwhile (then its record is gone). The
+	 * tracer may have been reloaded since: its maps are opened again.
+	 */
+	if (registry_open(&reg, registry_default_dir(), 1) == 0 &&
+	    registry_get(&reg, name, &rec) == 0 && rec.root == first && tracer_open(&tr) == 0)
+		app_unregister(&reg, &tr, &rec);
+	registry_close(&reg);
+	tracer_close(&tr);
+	return code;
 }

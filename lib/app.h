@@ -45,4 +45,12 @@ int app_find_traced(struct tracer *tr, const char *name, __u32 *aid);
 /* The application named name: 0, or -ENOENT with a message. */
 int app_lookup(struct registry *reg, const char *name, struct app_record *rec);
 
+/*
+ * In the foreground: wait for the application whose first process is
+ * first (a child of ours) to end, passing signals on, then unregister it.
+ * With share_ns we are the subreaper of its orphans and wait for them too.
+ * The first process's exit status as a shell gives it.
+ */
+int app_foreground(const char *name, pid_t first, int share_ns);
+
 #endif /* APPSHOT_APP_H */

@@ -21,7 +21,8 @@
 #include "registry.h"
 #include "util.h"
 
-static const char *const mode_names[] = { [APP_RUN] = "run", [APP_ATTACH] = "attach" };
+static const char *const mode_names[] = { [APP_RUN] = "run", [APP_ATTACH] = "attach",
+					       [APP_RESTORE] = "restore" };
 
 const char *app_mode_name(enum app_mode mode)
 {
@@ -177,6 +178,8 @@ static int record_from_json(struct json_object *o, struct app_record *rec)
 		rec->mode = APP_RUN;
 	else if (!strcmp(mode, "attach"))
 		rec->mode = APP_ATTACH;
+	else if (!strcmp(mode, "restore"))
+		rec->mode = APP_RESTORE;
 	else
 		return -EBADMSG;
 	return 0;

@@ -20,6 +20,7 @@
 enum app_mode {
 	APP_RUN, /* started by appshot run */
 	APP_ATTACH, /* adopted by appshot-trace attach */
+	APP_RESTORE, /* brought back from an image by appshot restore */
 };
 
 struct app_record {

@@ -303,6 +303,20 @@ void tracer_close(struct tracer *t)
 	}
 }
 
+int tracer_iter_open(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), ITER_DIR "/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot run the iterator %s", path);
+		return -errno;
+	}
+	return fd;
+}
+
 int tracer_seed(void)
 {
 	char path[PATH_MAX], buf[256];

@@ -44,6 +44,8 @@ int tracer_open(struct tracer *t);
 void tracer_close(struct tracer *t);
 /* Run the seed iterators for tasks marked TASKF_SEED. */
 int tracer_seed(void);
+/* Run the pinned iterator name: an fd to read its text from, or -errno (said). */
+int tracer_iter_open(const char *name);
 /* How many programs are attached, and how many this kernel lacks a hook for. */
 void tracer_prog_counts(int *attached, int *skipped);
 

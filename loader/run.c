@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "appinit.h"
 #include "cgroup.h"
 #include "cmd.h"
 #include "commands.h"
@@ -40,9 +41,6 @@
 #include "tracer.h"
 #include "util.h"
 
-/* Signals the init and a foreground appshot pass on to the application. */
-static const int forwarded[] = { SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
-
 struct run_opts {
 	const char *name;
 	int detach;
@@ -51,27 +49,6 @@ struct run_opts {
 };
 
 /* ---- in the first process ------------------------------------------- */
-
-/* Close appshot's own fds (all close-on-exec) but the channel. */
-static int close_own_fds(int chan)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-	int fd, dfd;
-
-	if (!d)
-		return -1;
-	dfd = dirfd(d);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		fd = atoi(de->d_name);
-		if (fd != chan && fd != dfd && (fcntl(fd, F_GETFD) & FD_CLOEXEC))
-			close(fd);
-	}
-	closedir(d);
-	return 0;
-}
 
 /* Wait for the parent's go (it has made us traced), 0 on go. */
 static int wait_go(int chan)
@@ -93,39 +70,15 @@ static void __attribute__((noreturn)) exec_cmd(char **argv, int chan)
 	_exit(127);
 }
 
-static void reset_signals(void)
-{
-	sigset_t all;
-
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
-static int wait_status_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 1;
-}
-
 /*
  * pid 1 of the application: fork CMD, then reap every process that ends
  * up here and pass signals on to CMD, until no process is left.
  */
 static void __attribute__((noreturn)) init_main(char **argv, int chan)
 {
-	int status, code = 0, cmd_alive = 1;
-	siginfo_t si;
-	sigset_t set;
-	pid_t cmd, pid;
+	pid_t cmd;
 
-	prctl(PR_SET_NAME, "appshot-init");
-	sigfillset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
+	appinit_block_signals();
 	if (wait_go(chan))
 		_exit(1);
 	cmd = fork();
@@ -136,23 +89,7 @@ static void __attribute__((noreturn)) init_main(char **argv, int chan)
 		exec_cmd(argv, chan);
 	}
 	close(chan);
-	for (;;) {
-		if (sigwaitinfo(&set, &si) < 0)
-			continue;
-		if (si.si_signo != SIGCHLD) {
-			if (cmd_alive)
-				kill(cmd, si.si_signo);
-			continue;
-		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == cmd) {
-				code = wait_status_code(status);
-				cmd_alive = 0;
-			}
-		}
-		if (pid < 0 && errno == ECHILD)
-			_exit(code);
-	}
+	appinit_loop(cmd);
 }
 
 /* ---- in appshot ------------------------------------------------------ */
@@ -172,7 +109,7 @@ static pid_t start_first(const struct run_opts *o, int cgroup_fd, int chan)
 	if (pid != 0)
 		return pid;
 	/* the child */
-	if (close_own_fds(chan))
+	if (appinit_close_own_fds(chan, -1))
 		_exit(1);
 	if (!o->share_ns)
 		init_main(o->argv, chan);
@@ -229,44 +166,6 @@ static void print_started(const struct app_record *rec, pid_t pid, int detach)
 			rec->aid, pid);
 	}
 	fflush(stdout);
-}
-
-static int forward_pid = -1;
-
-static void forward_signal(int sig)
-{
-	if (forward_pid > 0)
-		kill(forward_pid, sig);
-}
-
-/* Wait for the application to end: its first process, and with --share-ns
- * whatever orphans come to us as their subreaper. */
-static int wait_app(pid_t first, int share_ns)
-{
-	int status, code = 0;
-	struct sigaction sa = { .sa_handler = forward_signal };
-	pid_t pid;
-
-	forward_pid = first;
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	/* Ctrl-C reaches the application through the terminal; we wait on. */
-	signal(SIGINT, SIG_IGN);
-	for (;;) {
-		pid = waitpid(share_ns ? -1 : first, &status, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pid == first) {
-			code = wait_status_code(status);
-			forward_pid = -1;
-			if (!share_ns)
-				break;
-		}
-	}
-	return code;
 }
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -413,18 +312,8 @@ int do_run(int argc, char **argv)
 		return 0;
 	}
 
-	code = wait_app(first, o.share_ns);
-	/*
-	 * The application has ended: remove what appshot made for it, unless it
-	 * was detached meanwhile. The tracer may have been reloaded since: open
-	 * its maps again.
-	 */
 	tracer_close(&tr);
-	err = registry_open(&reg, registry_default_dir(), 1);
-	if (!err && registry_get(&reg, rec.name, &rec) == 0 && tracer_open(&tr) == 0)
-		app_unregister(&reg, &tr, &rec);
-	registry_close(&reg);
-	tracer_close(&tr);
+	code = app_foreground(rec.name, first, o.share_ns);
 	/* Our exit status is the application's, as its first process set it. */
 	exit(code);
 

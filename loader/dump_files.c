@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A process's fd table. Each fd is described from the kernel's views: its
+ * /proc link, fdinfo (offset, flags), stat; whether it is close-on-exec is
+ * asked of the process itself (fdinfo cannot tell O_CLOEXEC at open from a
+ * later FD_CLOEXEC); fds that share one open file are found with kcmp.
+ *
+ * stdio from outside the application (a pipe, terminal or socket on fds
+ * 0-2) is "external": the restore gives it its own, as CRIU's --shell-job.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+
+#include "dump.h"
+#include "js.h"
+#include "log.h"
+#include "remote.h"
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int list_fds(pid_t pid, int **fds, size_t *n)
+{
+	char path[64];
+	struct dirent *de;
+	size_t count = 0, cap = 64;
+	int *v = malloc(cap * sizeof(*v)), *nv;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d || !v) {
+		free(v);
+		if (d)
+			closedir(d);
+		return -errno ?: -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (count == cap) {
+			nv = realloc(v, (cap *= 2) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[count++] = atoi(de->d_name);
+	}
+	closedir(d);
+	qsort(v, count, sizeof(*v), cmp_int);
+	*fds = v;
+	*n = count;
+	return 0;
+}
+
+static int fdinfo(pid_t pid, int fd, unsigned long long *pos, unsigned int *flags)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		found += sscanf(line, "pos: %llu", pos);
+		found += sscanf(line, "flags: %o", flags);
+	}
+	fclose(f);
+	return found == 2 ? 0 : -EBADMSG;
+}
+
+/* A terminal: the pty slaves, virtual consoles, the console, serial lines. */
+static int is_tty(dev_t rdev)
+{
+	unsigned int m = major(rdev);
+
+	return m == 136 || m == 4 || m == 5 || m == 3 || (m >= 204 && m <= 207);
+}
+
+/* Why an fd cannot be saved yet, or NULL: the name of its kind. */
+static const char *unsupported(const char *link, mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return strncmp(link, "pipe:", 5) ? "a named FIFO" : "a pipe";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (!strncmp(link, "anon_inode:", 11)) {
+		if (strstr(link, "io_uring"))
+			return "an io_uring instance";
+		if (strstr(link, "eventfd"))
+			return "an eventfd";
+		if (strstr(link, "eventpoll"))
+			return "an epoll instance";
+		if (strstr(link, "timerfd"))
+			return "a timerfd";
+		if (strstr(link, "signalfd"))
+			return "a signalfd";
+		if (strstr(link, "inotify"))
+			return "an inotify instance";
+		if (strstr(link, "pidfd"))
+			return "a pidfd";
+		return "an anonymous-inode file";
+	}
+	if (S_ISBLK(mode))
+		return "a block device";
+	return NULL;
+}
+
+int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *core)
+{
+	struct json_object *list = json_object_new_array();
+	char path[64], link[PATH_MAX];
+	struct stat *st = NULL;
+	int *fds = NULL, err;
+	size_t n = 0;
+
+	json_object_object_add(core, "fds", list);
+	err = list_fds(pid, &fds, &n);
+	if (err) {
+		pr_err("cannot list pid %d's fds: %s", pid, strerror(-err));
+		return err;
+	}
+	st = calloc(n ? n : 1, sizeof(*st));
+	if (!st) {
+		free(fds);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		unsigned long long pos = 0;
+		unsigned int flags = 0;
+		const char *why, *kind;
+		long fdflags;
+		ssize_t len;
+		int fd = fds[i];
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len < 0 || stat(path, &st[i]) || fdinfo(pid, fd, &pos, &flags)) {
+			err = -errno ?: -EBADMSG;
+			pr_err("cannot read pid %d's fd %d: %s", pid, fd, strerror(-err));
+			json_object_put(o);
+			break;
+		}
+		link[len] = 0;
+		fdflags = remote_syscall(r, SYS_fcntl, fd, F_GETFD, 0, 0, 0, 0);
+		if (fdflags < 0) {
+			err = fdflags;
+			pr_err("cannot ask pid %d about fd %d: %s", pid, fd, strerror(-err));
+			json_object_put(o);
+			break;
+		}
+		js_i64(o, "fd", fd);
+		js_bool(o, "cloexec", fdflags & FD_CLOEXEC);
+		js_u64(o, "flags", flags & ~O_CLOEXEC);
+		js_u64(o, "pos", pos);
+		js_u64(o, "mode", st[i].st_mode);
+		/* fds of one open file: the later name the first */
+		for (size_t j = 0; j < i; j++) {
+			if (st[j].st_dev != st[i].st_dev || st[j].st_ino != st[i].st_ino)
+				continue;
+			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, fds[j], fd) == 0) {
+				js_i64(o, "dup_of", fds[j]);
+				break;
+			}
+		}
+		why = unsupported(link, st[i].st_mode);
+		if (fd <= 2 && (S_ISFIFO(st[i].st_mode) || S_ISSOCK(st[i].st_mode) ||
+				(S_ISCHR(st[i].st_mode) && is_tty(st[i].st_rdev)))) {
+			kind = "external"; /* stdio from outside: given again at restore */
+		} else if (why) {
+			pr_err("pid %d fd %d is %s (%s): appshot cannot save it yet", pid, fd, why,
+			       link);
+			json_object_put(o);
+			err = -ENOTSUP;
+			break;
+		} else if (!strncmp(link, "/memfd:", 7)) {
+			kind = "memfd";
+		} else if (S_ISREG(st[i].st_mode) && len > 10 && !strcmp(link + len - 10, " (deleted)")) {
+			kind = "deleted";
+			link[len - 10] = 0;
+		} else if (S_ISDIR(st[i].st_mode)) {
+			kind = "dir";
+		} else if (S_ISCHR(st[i].st_mode)) {
+			kind = "chr";
+		} else {
+			kind = "file";
+		}
+		js_str(o, "kind", kind);
+		js_str(o, "path", link);
+		if (!strcmp(kind, "memfd") || !strcmp(kind, "deleted")) {
+			char name[PATH_MAX];
+
+			snprintf(name, sizeof(name), "%s", link + (!strcmp(kind, "memfd") ? 1 : 0));
+			if (!strcmp(kind, "memfd") && strlen(name) > 10 &&
+			    !strcmp(name + strlen(name) - 10, " (deleted)"))
+				name[strlen(name) - 10] = 0;
+			err = dump_object_of_fd(d, pid, fd, kind, name, core);
+			if (err < 0) {
+				json_object_put(o);
+				break;
+			}
+			js_i64(o, "object", err);
+			err = 0;
+		}
+		json_object_array_add(list, o);
+	}
+	free(st);
+	free(fds);
+	return err;
+}

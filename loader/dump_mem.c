@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A process's memory: each area from /proc/PID/smaps, the pages that exist
+ * from /proc/PID/pagemap (private anonymous memory, and the copy-on-write
+ * pages of private file mappings), and memory objects (shared anonymous
+ * memory, memfds, deleted files) stored once, whole, whoever maps them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "js.h"
+#include "log.h"
+
+#define PAGE 4096ul
+#define CHUNK (4ul << 20)
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+struct vma {
+	unsigned long start, end, pgoff, ino;
+	unsigned int major, minor;
+	char perms[8];
+	char path[PATH_MAX];
+	unsigned long anon_kb, swap_kb;
+	char vmflags[160];
+};
+
+/* The areas of pid, as smaps lists them; free(*v) after. */
+static int read_smaps(pid_t pid, struct vma **v, size_t *n)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct vma *vs = NULL, *cur = NULL, *nv;
+	size_t count = 0, cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e, off, ino;
+		unsigned int maj, min;
+		char perms[8];
+		int pos = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		/* An area's header line; the others are "Key: value" */
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &s, &e, perms, &off, &maj, &min, &ino,
+			   &pos) == 7 &&
+		    pos > 0) {
+			if (count == cap) {
+				cap = cap ? 2 * cap : 64;
+				nv = realloc(vs, cap * sizeof(*vs));
+				if (!nv) {
+					free(vs);
+					fclose(f);
+					return -ENOMEM;
+				}
+				vs = nv;
+			}
+			cur = &vs[count++];
+			memset(cur, 0, sizeof(*cur));
+			cur->start = s;
+			cur->end = e;
+			cur->pgoff = off;
+			cur->major = maj;
+			cur->minor = min;
+			cur->ino = ino;
+			memcpy(cur->perms, perms, sizeof(perms));
+			snprintf(cur->path, sizeof(cur->path), "%s", line + pos);
+			continue;
+		}
+		if (!cur)
+			continue;
+		if (sscanf(line, "Anonymous: %lu kB", &cur->anon_kb) == 1 ||
+		    sscanf(line, "Swap: %lu kB", &cur->swap_kb) == 1)
+			continue;
+		if (!strncmp(line, "VmFlags:", 8))
+			snprintf(cur->vmflags, sizeof(cur->vmflags), "%.150s", line + 8);
+	}
+	fclose(f);
+	*v = vs;
+	*n = count;
+	return 0;
+}
+
+static int has_flag(const struct vma *v, const char *flag)
+{
+	char want[8];
+
+	snprintf(want, sizeof(want), " %s", flag);
+	return strstr(v->vmflags, want) != NULL;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+int dump_copy(struct dump *d, pid_t pid, int mem_fd, unsigned long start, size_t len,
+	      uint64_t *off)
+{
+	static char *buf;
+	uint64_t first = 0;
+	int err;
+
+	if (!buf && !(buf = aligned_alloc(PAGE, CHUNK)))
+		return -ENOMEM;
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < CHUNK ? len - done : CHUNK;
+		struct iovec local = { buf, n }, remote = { (void *)(start + done), n };
+		uint64_t o;
+
+		/* process_vm_readv honours protections: /proc/PID/mem reads the rest. */
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)n &&
+		    pread(mem_fd, buf, n, start + done) != (ssize_t)n) {
+			err = -errno;
+			pr_err("cannot read pid %d's memory at %lx: %s", pid, start + done,
+			       strerror(errno));
+			return err ?: -EIO;
+		}
+		err = image_pages_append(&d->pages, buf, n, &o);
+		if (err) {
+			pr_err("cannot write the image's pages: %s", strerror(-err));
+			return err;
+		}
+		if (!done)
+			first = o;
+		done += n;
+		d->mem_bytes += n;
+	}
+	*off = first;
+	return 0;
+}
+
+static struct json_object *run(unsigned long start, unsigned long pages, uint64_t off)
+{
+	struct json_object *r = json_object_new_array();
+
+	json_object_array_add(r, json_object_new_uint64(start));
+	json_object_array_add(r, json_object_new_uint64(pages));
+	json_object_array_add(r, json_object_new_uint64(off));
+	return r;
+}
+
+/*
+ * The pages of a private area that are the process's own: present or
+ * swapped, and (in file mappings) not the file's page itself.
+ */
+static int dump_private_pages(struct dump *d, pid_t pid, int pm_fd, int mem_fd,
+			      const struct vma *v, int file_backed, struct json_object *runs)
+{
+	size_t npages = (v->end - v->start) / PAGE, batch = 4096;
+	uint64_t *pm = malloc(batch * sizeof(*pm)), off;
+	unsigned long run_start = 0, run_len = 0;
+	int err = 0;
+
+	if (!pm)
+		return -ENOMEM;
+	for (size_t base = 0; base < npages && !err; base += batch) {
+		size_t n = npages - base < batch ? npages - base : batch;
+		ssize_t got = pread(pm_fd, pm, n * sizeof(*pm), (v->start / PAGE + base) * sizeof(*pm));
+
+		if (got != (ssize_t)(n * sizeof(*pm))) {
+			err = got < 0 ? -errno : -EIO;
+			pr_err("cannot read pid %d's pagemap: %s", pid, strerror(-err));
+			break;
+		}
+		for (size_t i = 0; i < n && !err; i++) {
+			int own = (pm[i] & (PM_PRESENT | PM_SWAP)) && !(file_backed && (pm[i] & PM_FILE));
+
+			if (own && run_len) {
+				run_len++;
+				continue;
+			}
+			if (!own && run_len) { /* a run ends */
+				err = dump_copy(d, pid, mem_fd, run_start, run_len * PAGE, &off);
+				if (!err)
+					json_object_array_add(runs, run(run_start, run_len, off));
+				run_len = 0;
+			}
+			if (own) {
+				run_start = v->start + (base + i) * PAGE;
+				run_len = 1;
+			}
+		}
+	}
+	if (!err && run_len) {
+		err = dump_copy(d, pid, mem_fd, run_start, run_len * PAGE, &off);
+		if (!err)
+			json_object_array_add(runs, run(run_start, run_len, off));
+	}
+	free(pm);
+	return err;
+}
+
+/* The object with this inode already dumped, or NULL. */
+static struct json_object *find_object(struct json_object *core, uint64_t dev, uint64_t ino)
+{
+	struct json_object *objs = jg_arr(core, "objects");
+
+	for (size_t i = 0; objs && i < json_object_array_length(objs); i++) {
+		struct json_object *o = json_object_array_get_idx(objs, i);
+		uint64_t odev, oino;
+
+		if (!jg_u64(o, "dev", &odev) && !jg_u64(o, "ino", &oino) && odev == dev &&
+		    oino == ino)
+			return o;
+	}
+	return NULL;
+}
+
+/* The whole contents of an open object file, by its data extents. */
+static int dump_object_contents(struct dump *d, int fd, uint64_t size, struct json_object *runs)
+{
+	char *buf = aligned_alloc(PAGE, CHUNK);
+	off_t data = 0, hole;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((uint64_t)data < size) {
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: no more data */
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		data &= ~(off_t)(PAGE - 1);
+		hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
+		for (off_t at = data; at < hole;) {
+			size_t n = (size_t)(hole - at) < CHUNK ? (size_t)(hole - at) : CHUNK;
+			ssize_t got = pread(fd, buf, n, at);
+			uint64_t off;
+
+			if (got < 0) {
+				err = -errno;
+				goto out;
+			}
+			memset(buf + got, 0, n - got); /* the tail of the last page */
+			err = image_pages_append(&d->pages, buf, n, &off);
+			if (err)
+				goto out;
+			json_object_array_add(runs, run(at / PAGE, n / PAGE, off));
+			d->mem_bytes += n;
+			at += n;
+		}
+		data = hole;
+	}
+out:
+	free(buf);
+	return err;
+}
+
+/*
+ * Add the object open at path (a /proc map_files or fd link) to the core:
+ * kind shmem, memfd or deleted. Returns its id.
+ */
+static int add_object(struct dump *d, struct json_object *core, const char *open_path,
+		      const char *kind, const char *name)
+{
+	struct json_object *o, *runs;
+	struct stat st;
+	int fd, err, id;
+
+	fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_perror("cannot open %s", open_path);
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	o = find_object(core, st.st_dev, st.st_ino);
+	if (o) {
+		close(fd);
+		return jg_int(o, "id", &id) ? -EBADMSG : id;
+	}
+	id = ++d->objects;
+	o = json_object_new_object();
+	runs = json_object_new_array();
+	js_i64(o, "id", id);
+	js_str(o, "kind", kind);
+	js_str(o, "name", name);
+	js_u64(o, "dev", st.st_dev);
+	js_u64(o, "ino", st.st_ino);
+	js_u64(o, "size", st.st_size);
+	js_u64(o, "mode", st.st_mode & 07777);
+	err = dump_object_contents(d, fd, st.st_size, runs);
+	close(fd);
+	json_object_object_add(o, "pages", runs);
+	json_object_array_add(jg_arr(core, "objects"), o);
+	if (err) {
+		pr_err("cannot read the contents of %s: %s", name, strerror(-err));
+		return err;
+	}
+	return id;
+}
+
+int dump_object_of_fd(struct dump *d, pid_t pid, int fd, const char *kind, const char *path,
+		      struct json_object *core)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
+	return add_object(d, core, link, kind, path);
+}
+
+static const char *prot_kind(const struct vma *v, int *object)
+{
+	*object = 0;
+	if (!strcmp(v->path, "[vdso]"))
+		return "vdso";
+	if (!strcmp(v->path, "[vvar]"))
+		return "vvar";
+	if (!strcmp(v->path, "[vvar_vclock]"))
+		return "vvar_vclock";
+	if (!strcmp(v->path, "[vsyscall]"))
+		return "vsyscall";
+	if (!strcmp(v->path, "[heap]"))
+		return "heap";
+	if (!strcmp(v->path, "[stack]"))
+		return "stack";
+	if (!v->path[0] || !strncmp(v->path, "[anon:", 6))
+		return "anon";
+	if (!strncmp(v->path, "/SYSV", 5))
+		return "sysv";
+	if (v->perms[3] == 's' && !strcmp(v->path, "/dev/zero (deleted)")) {
+		*object = 1;
+		return "shmem";
+	}
+	if (!strncmp(v->path, "/memfd:", 7)) {
+		*object = 1;
+		return "memfd";
+	}
+	if (ends_with(v->path, " (deleted)")) {
+		*object = 1;
+		return "deleted";
+	}
+	return "file";
+}
+
+int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
+{
+	char path[64], name[PATH_MAX + 16];
+	struct json_object *vmas = json_object_new_array();
+	int pm_fd = -1, mem_fd = -1, err;
+	struct vma *v = NULL;
+	size_t n = 0;
+
+	json_object_object_add(core, "vmas", vmas);
+	err = read_smaps(pid, &v, &n);
+	if (err) {
+		pr_err("cannot read pid %d's memory areas: %s", pid, strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0 || mem_fd < 0) {
+		err = -errno;
+		pr_perror("cannot open pid %d's pagemap or memory", pid);
+		goto out;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct json_object *o = json_object_new_object(), *runs = json_object_new_array();
+		int object, prot = 0;
+		const char *kind = prot_kind(&v[i], &object);
+
+		if (!strcmp(kind, "sysv")) {
+			pr_err("pid %d maps SysV shared memory (%s at %lx): appshot saves SysV IPC "
+			       "with application chains, not yet", pid, v[i].path, v[i].start);
+			json_object_put(o);
+			json_object_put(runs);
+			err = -ENOTSUP;
+			break;
+		}
+		prot |= v[i].perms[0] == 'r' ? 1 : 0;
+		prot |= v[i].perms[1] == 'w' ? 2 : 0;
+		prot |= v[i].perms[2] == 'x' ? 4 : 0;
+		js_u64(o, "start", v[i].start);
+		js_u64(o, "end", v[i].end);
+		js_i64(o, "prot", prot);
+		js_bool(o, "shared", v[i].perms[3] == 's');
+		js_str(o, "kind", kind);
+		js_u64(o, "offset", v[i].pgoff);
+		js_bool(o, "growsdown", has_flag(&v[i], "gd"));
+		js_str(o, "madvise", "");
+		{
+			/* what madvise() set, kept by the restore */
+			char adv[64] = "";
+
+			if (has_flag(&v[i], "dc"))
+				strcat(adv, "dontfork ");
+			if (has_flag(&v[i], "wf"))
+				strcat(adv, "wipeonfork ");
+			if (has_flag(&v[i], "dd"))
+				strcat(adv, "dontdump ");
+			if (has_flag(&v[i], "hg"))
+				strcat(adv, "hugepage ");
+			if (has_flag(&v[i], "nh"))
+				strcat(adv, "nohugepage ");
+			js_str(o, "madvise", adv);
+		}
+		if (!strncmp(v[i].path, "[anon:", 6)) {
+			snprintf(name, sizeof(name), "%s", v[i].path + 6);
+			name[strcspn(name, "]")] = 0;
+			js_str(o, "name", name);
+		}
+		if (!strcmp(kind, "file") || !strcmp(kind, "deleted")) {
+			snprintf(name, sizeof(name), "%s", v[i].path);
+			if (!strcmp(kind, "deleted"))
+				name[strlen(name) - 10] = 0;
+			js_str(o, "path", name);
+			js_u64(o, "dev", makedev(v[i].major, v[i].minor));
+			js_u64(o, "ino", v[i].ino);
+		}
+		if (object) {
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, v[i].start,
+				 v[i].end);
+			snprintf(name, sizeof(name), "%s", v[i].path);
+			if (ends_with(name, " (deleted)"))
+				name[strlen(name) - 10] = 0;
+			err = add_object(d, core, path, kind, name);
+			if (err < 0)
+				break;
+			js_i64(o, "object", err);
+			err = 0;
+		}
+		/* The process's own pages: private areas only; objects carry theirs. */
+		if (v[i].perms[3] == 'p' && strcmp(kind, "vdso") && strncmp(kind, "vvar", 4) &&
+		    strcmp(kind, "vsyscall") && (v[i].anon_kb || v[i].swap_kb))
+			err = dump_private_pages(d, pid, pm_fd, mem_fd, &v[i],
+						 !strcmp(kind, "file") || !strcmp(kind, "deleted"),
+						 runs);
+		json_object_object_add(o, "pages", runs);
+		json_object_array_add(vmas, o);
+	}
+out:
+	if (pm_fd >= 0)
+		close(pm_fd);
+	if (mem_fd >= 0)
+		close(mem_fd);
+	free(v);
+	return err;
+}

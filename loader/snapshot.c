@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * appshot snapshot: freeze an application, write its image, then stop it
+ * or let it run on. The application's cgroup is frozen and every thread
+ * ptrace-stopped before anything is read; if anything fails, everything is
+ * put back and the application goes on as if nothing had happened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "app.h"
+#include "cgroup.h"
+#include "cmd.h"
+#include "commands.h"
+#include "dump.h"
+#include "js.h"
+#include "kinfo.h"
+#include "log.h"
+#include "proc.h"
+#include "remote.h"
+#include "tables.h"
+#include "util.h"
+
+#define FREEZE_TIMEOUT_MS 2000
+
+/* The application's processes, appshot's own init left out. */
+static int app_processes(struct tracer *tr, const struct app_record *rec, pid_t **out, size_t *n)
+{
+	pid_t *pids;
+	size_t count, keep = 0;
+	int err = cgroup_read_ids(rec->cgroup, "cgroup.procs", &pids, &count);
+
+	if (err) {
+		pr_err("cannot list the processes of '%s' (%s): %s", rec->name, rec->cgroup,
+		       strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct task_info ti;
+
+		if (tables_task(tr, pids[i], &ti) == 0 && (ti.flags & TASKF_INIT))
+			continue;
+		pids[keep++] = pids[i];
+	}
+	*out = pids;
+	*n = keep;
+	return 0;
+}
+
+static void detach_all(const pid_t *tids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ptrace_detach(tids[i]);
+}
+
+static struct json_object *manifest_meta(const struct app_record *rec, pid_t vpid, size_t nthreads,
+					  uint64_t mem)
+{
+	struct json_object *m = json_object_new_object(), *procs = json_object_new_array();
+	char release[128], core[32];
+	uint64_t vdso = 0;
+	size_t vdso_len = 0;
+
+	kernel_release(release, sizeof(release));
+	vdso_fingerprint(&vdso, &vdso_len);
+	snprintf(core, sizeof(core), "core-%d", vpid);
+	js_str(m, "name", rec->name);
+	js_u64(m, "aid", rec->aid);
+	js_str(m, "mode", app_mode_name(rec->mode));
+	js_bool(m, "own_namespaces", rec->own_ns);
+	js_str(m, "arch", "x86_64");
+	js_str(m, "kernel", release);
+	js_u64(m, "vdso_xxh64", vdso);
+	js_u64(m, "vdso_size", vdso_len);
+	js_u64(m, "created", time(NULL));
+	js_u64(m, "memory_bytes", mem);
+	js_u64(m, "threads", nthreads);
+	json_object_array_add(procs, json_object_new_string(core));
+	json_object_object_add(m, "processes", procs);
+	return m;
+}
+
+int do_snapshot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'D' },
+		{ "leave-running", no_argument, NULL, 'l' },
+		COMMON_LONG_OPTS,
+		{},
+	};
+	struct registry reg = { .lock_fd = -1 };
+	struct tracer tr = { .fd = { -1 } };
+	struct dump d = { .pages = { .fd = -1 } };
+	struct json_object *core = NULL, *meta = NULL, *v;
+	const char *dir = NULL, *name;
+	struct app_record rec;
+	pid_t *pids = NULL, *tids = NULL;
+	size_t npids = 0, ntids = 0, seized = 0;
+	int c, r, err, leave = 0, frozen = 0, image_started = 0, vpid;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	char recname[32];
+
+	while ((c = getopt_long(argc, argv, "D:l" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			dir = optarg;
+			break;
+		case 'l':
+			leave = 1;
+			break;
+		default:
+			r = common_opt(c, "snapshot");
+			if (r)
+				return r;
+		}
+	}
+	if (optind != argc - 1 || !dir)
+		return usage_error("snapshot", "give the application's name and -D DIR");
+	name = argv[optind];
+	err = tracer_check_env();
+	if (err)
+		return err;
+	err = registry_open(&reg, registry_default_dir(), 1);
+	if (err)
+		return err;
+	err = app_lookup(&reg, name, &rec);
+	if (!err && (err = tracer_open(&tr)) == -ENOENT)
+		pr_err("application '%s' is not traced: the tracer is not loaded", name);
+	if (err)
+		goto out;
+	err = app_processes(&tr, &rec, &pids, &npids);
+	if (err)
+		goto out;
+	if (npids != 1) {
+		pr_err(npids ? "'%s' has %zu processes: appshot snapshots one-process applications "
+			       "for now (chains come next)"
+			     : "'%s' has no process left to snapshot",
+		       name, npids);
+		err = -ENOTSUP;
+		goto out;
+	}
+	err = image_create(&d.w, dir);
+	if (err)
+		goto out;
+	image_started = 1;
+
+	/* Quiesce: frozen, then every thread stopped under ptrace. */
+	err = cgroup_freeze(rec.cgroup, 1, FREEZE_TIMEOUT_MS);
+	if (err) {
+		pr_err("cannot freeze '%s': %s", name, strerror(-err));
+		goto undo;
+	}
+	frozen = 1;
+	err = proc_threads(pids[0], &tids, &ntids);
+	if (err) {
+		pr_err("cannot list the threads of pid %d: %s", pids[0], strerror(-err));
+		goto undo;
+	}
+	for (seized = 0; seized < ntids; seized++) {
+		err = ptrace_seize_stop(tids[seized]);
+		if (err) {
+			pr_err("cannot stop thread %d of pid %d: %s", tids[seized], pids[0],
+			       strerror(-err));
+			goto undo;
+		}
+	}
+	/*
+	 * Every thread is ptrace-stopped: thaw, so that they can run the
+	 * syscalls we inject (a frozen task goes back to the freezer at once).
+	 * Stopped, none runs anything else, nor forks.
+	 */
+	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
+	frozen = 0;
+
+	d.progress = isatty(2) && !json_output;
+	err = image_pages_open(&d.w, &d.pages);
+	if (!err)
+		err = dump_process(&d, pids[0], tids, ntids, &core);
+	if (!err)
+		err = image_pages_close(&d.w, &d.pages);
+	if (err)
+		goto undo;
+	vpid = json_object_object_get_ex(core, "pid", &v) ? json_object_get_int(v) : pids[0];
+	snprintf(recname, sizeof(recname), "core-%d", vpid);
+	err = image_write_json(&d.w, recname, REC_CORE, core);
+	if (err)
+		goto undo;
+	meta = manifest_meta(&rec, vpid, ntids, d.mem_bytes);
+	err = image_commit(&d.w, meta);
+	image_started = 0;
+	if (err)
+		goto undo;
+
+	if (leave) {
+		detach_all(tids, ntids);
+	} else {
+		/* It lives in the image now. */
+		cgroup_kill(rec.cgroup);
+		detach_all(tids, ntids);
+		app_unregister(&reg, &tr, &rec);
+	}
+	if (json_output) {
+		struct json_object *o = json_object_new_object();
+
+		js_str(o, "name", name);
+		js_str(o, "dir", dir);
+		js_u64(o, "threads", ntids);
+		js_u64(o, "memory_bytes", d.mem_bytes);
+		js_u64(o, "ms", (now_ns(CLOCK_MONOTONIC) - t0) / 1000000);
+		js_bool(o, "left_running", leave);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		char size[32];
+
+		human_size(d.mem_bytes, size, sizeof(size));
+		printf("snapshot of %s written to %s: 1 process, %zu threads, %s of memory, %.1f ms; "
+		       "%s\n",
+		       name, dir, ntids, size, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		       leave ? "it runs on" : "it is stopped");
+	}
+	goto out;
+
+undo:
+	if (d.pages.fd >= 0) {
+		close(d.pages.fd);
+		d.pages.fd = -1;
+	}
+	detach_all(tids, seized);
+	if (frozen)
+		cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
+	if (image_started)
+		image_abort(&d.w);
+	pr_info("snapshot of '%s' failed: the application runs on untouched", name);
+out:
+	json_object_put(core);
+	json_object_put(meta);
+	free(pids);
+	free(tids);
+	tracer_close(&tr);
+	registry_close(&reg);
+	return err;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Restoring a process from its image. The core record is parsed and
+ * checked whole first (rst_image.c); then the process is made with its
+ * pid and, still running appshot's code, sets up what it can itself
+ * (rst_child.c: session, limits, memory objects, fds, cwd); then appshot
+ * replaces its address space and state with injected syscalls
+ * (rst_mem.c, rst_threads.c).
+ */
+#ifndef APPSHOT_RST_H
+#define APPSHOT_RST_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "image.h"
+#include "remote.h"
+
+#define RST_RLIMITS 16
+#define RST_AUXV 128
+
+struct rst_run {
+	uint64_t start; /* vmas: an address; objects: a page offset */
+	uint64_t npages;
+	uint64_t off; /* in the pages payload */
+};
+
+struct rst_object {
+	int id;
+	char kind[16]; /* shmem, memfd, deleted */
+	char name[PATH_MAX];
+	uint64_t size, mode;
+	struct rst_run *runs;
+	size_t nruns;
+	int fd; /* in the restored process, while it is being restored */
+};
+
+struct rst_vma {
+	uint64_t start, end, offset; /* offset: in the file or object, bytes */
+	int prot, shared, growsdown;
+	char kind[16]; /* anon heap stack file shmem memfd deleted vdso vvar vvar_vclock vsyscall */
+	char path[PATH_MAX];
+	char name[80]; /* an anonymous area's name */
+	char madvise[64];
+	int object;
+	struct rst_run *runs;
+	size_t nruns;
+};
+
+struct rst_fd {
+	int fd, cloexec, dup_of, object;
+	uint64_t flags, pos, mode;
+	char kind[16]; /* file dir chr memfd deleted external */
+	char path[PATH_MAX];
+};
+
+struct rst_sigaction {
+	int sig;
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct rst_thread {
+	pid_t tid; /* as the application sees it */
+	pid_t sys_tid; /* this time, once made */
+	char comm[16];
+	struct user_regs_struct regs;
+	void *xstate;
+	size_t xlen;
+	uint64_t sigmask;
+	siginfo_t *pending;
+	size_t npending;
+	int has_rseq;
+	uint64_t rseq_addr, rseq_len, rseq_sig, rseq_flags;
+	char syscall[16]; /* none, restart, interrupt */
+	uint64_t clear_tid; /* set_tid_address */
+	uint64_t robust_list, robust_list_len;
+	int has_sleep; /* stopped in a sleep: its clock and the time it had left */
+	int sleep_clockid;
+	int64_t sleep_left_ns;
+};
+
+struct rst_proc {
+	pid_t pid, ppid, pgid, sid;
+	char comm[16];
+	char exe[PATH_MAX], cwd[PATH_MAX], root[PATH_MAX];
+	int umask;
+	uint64_t personality;
+	int64_t uid[4], gid[4];
+	int64_t *groups;
+	size_t ngroups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int dumpable;
+	struct rlimit rlimits[RST_RLIMITS];
+	struct {
+		uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+		uint64_t arg_start, arg_end, env_start, env_end;
+		uint64_t auxv[RST_AUXV];
+		size_t nauxv;
+	} mm;
+	struct rst_sigaction *sigactions;
+	size_t nsigactions;
+	int64_t itimers[3][4]; /* interval sec, usec, value sec, usec */
+	siginfo_t *shared_pending;
+	size_t nshared_pending;
+	struct rst_thread *threads;
+	size_t nthreads;
+	struct rst_object *objects;
+	size_t nobjects;
+	struct rst_vma *vmas;
+	size_t nvmas;
+	struct rst_fd *fds;
+	size_t nfds;
+
+	/* service fds in the restored process while it is being restored */
+	int service_base; /* above every fd of the image's: pages, channel, stdio, objects */
+	uint64_t pages_off; /* where the pages payload starts in the pages record */
+};
+
+/* rst_image.c: parse and check a core record; -EBADMSG (said) if it is not right. */
+int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p);
+void rst_free(struct rst_proc *p);
+struct rst_object *rst_object(struct rst_proc *p, int id);
+
+/*
+ * rst_child.c: in the new process, running appshot's code: set up the fd
+ * table, objects, session, limits; pages_fd and chan become service fds.
+ * Returns only on failure, with a message for the parent in why.
+ */
+int rst_child_setup(struct rst_proc *p, int pages_fd, int chan, char *why, size_t len);
+
+/* rst_mem.c: the address space of the stopped process r works in. */
+int rst_memory(struct rst_proc *p, struct remote *r);
+
+/* rst_threads.c: threads, registers, signals, timers, rseq, credentials. */
+int rst_threads(struct rst_proc *p, struct remote *r);
+
+#endif /* APPSHOT_RST_H */

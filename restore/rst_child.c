@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the new process does for itself, still running appshot's code,
+ * before appshot takes it over: its fd table at the original numbers (files
+ * at their offsets with their flags, shared descriptions shared, stdio from
+ * outside given by the restore), its memory objects (memfds, deleted files
+ * re-created from the image), session, umask, personality, cwd.
+ *
+ * The fds it works with meanwhile ("service fds") sit just above every fd
+ * number the application uses: the pages of the image at base, the channel
+ * to appshot at base + 1, the restore's stdio at base + 2..4, the objects
+ * after. appshot closes them when it is done.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rst.h"
+
+#define FAIL(...)                                                             \
+	do {                                                                  \
+		snprintf(why, len, __VA_ARGS__);                              \
+		return -1;                                                    \
+	} while (0)
+
+/* Close every fd but those in [base, base + n). */
+static void close_others(int base, int n)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int dfd, fd;
+
+	if (!d)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd != dfd && (fd < base || fd >= base + n))
+			close(fd);
+	}
+	closedir(d);
+}
+
+/* Copy the object's page runs from the image into fd. */
+static int fill_object(const struct rst_proc *p, const struct rst_object *ob, int pages_fd,
+		       int fd)
+{
+	for (size_t i = 0; i < ob->nruns; i++) {
+		loff_t in = p->pages_off + ob->runs[i].off, out = ob->runs[i].start * 4096;
+		size_t left = ob->runs[i].npages * 4096;
+
+		while (left) {
+			ssize_t n = copy_file_range(pages_fd, &in, fd, &out, left, 0);
+
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			left -= n;
+		}
+	}
+	return ftruncate(fd, ob->size) ? -errno : 0;
+}
+
+/* A deleted file again: made at its old path (or next to it), filled, unlinked. */
+static int make_deleted(const struct rst_object *ob, char *why, size_t len)
+{
+	char path[PATH_MAX + 32];
+	int fd = -1;
+
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s", ob->name);
+		else
+			snprintf(path, sizeof(path), "%s.appshot-%d", ob->name, i);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, ob->mode & 07777);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		FAIL("cannot re-create the deleted file %s: %s", ob->name, strerror(errno));
+	unlink(path);
+	return fd;
+}
+
+static int make_objects(struct rst_proc *p, int pages_fd, int base, char *why, size_t len)
+{
+	for (size_t k = 0; k < p->nobjects; k++) {
+		struct rst_object *ob = &p->objects[k];
+		const char *name = ob->name;
+		int fd, err;
+
+		if (!strcmp(ob->kind, "shmem"))
+			continue; /* made where it is mapped (rst_mem.c) */
+		if (!strcmp(ob->kind, "memfd")) {
+			if (!strncmp(name, "memfd:", 6))
+				name += 6;
+			fd = memfd_create(name, MFD_CLOEXEC);
+			if (fd < 0)
+				FAIL("cannot make the memfd %s: %s", ob->name, strerror(errno));
+		} else {
+			fd = make_deleted(ob, why, len);
+			if (fd < 0)
+				return -1;
+		}
+		err = fill_object(p, ob, pages_fd, fd);
+		if (err)
+			FAIL("cannot fill %s from the image: %s", ob->name, strerror(-err));
+		if (dup2(fd, base + 5 + k) < 0)
+			FAIL("cannot keep %s: %s", ob->name, strerror(errno));
+		close(fd);
+		ob->fd = base + 5 + k;
+	}
+	return 0;
+}
+
+static int restore_fd(struct rst_proc *p, const struct rst_fd *f, int base, char *why, size_t len)
+{
+	int fd = -1, flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+
+	if (f->dup_of >= 0) {
+		if (dup2(f->dup_of, f->fd) < 0)
+			FAIL("fd %d: cannot share fd %d: %s", f->fd, f->dup_of, strerror(errno));
+	} else if (!strcmp(f->kind, "external")) {
+		if (dup2(base + 2 + f->fd, f->fd) < 0)
+			FAIL("fd %d: the restore's own stdio is not open", f->fd);
+	} else {
+		if (f->object >= 0) {
+			struct rst_object *ob = rst_object(p, f->object);
+			char path[64];
+
+			/* a description of its own, as the original fd had */
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", ob->fd);
+			fd = open(path, flags);
+		} else {
+			fd = open(f->path, flags);
+		}
+		if (fd < 0)
+			FAIL("fd %d: cannot open %s: %s", f->fd, f->path, strerror(errno));
+		if (fd != f->fd) {
+			if (dup2(fd, f->fd) < 0)
+				FAIL("fd %d: %s", f->fd, strerror(errno));
+			close(fd);
+		}
+		/* offsets: files and directories; character devices have none to keep */
+		if (!S_ISCHR(f->mode) && lseek(f->fd, f->pos, SEEK_SET) < 0 && !(flags & O_PATH))
+			FAIL("fd %d: cannot seek %s to %llu: %s", f->fd, f->path,
+			     (unsigned long long)f->pos, strerror(errno));
+	}
+	if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0))
+		FAIL("fd %d: %s", f->fd, strerror(errno));
+	return 0;
+}
+
+int rst_child_setup(struct rst_proc *p, int pages_fd, int chan, char *why, size_t len)
+{
+	int base = p->service_base, n = 5 + p->nobjects;
+	struct rlimit nofile;
+
+	/* the service fds must fit under the fd limit while we work */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && (rlim_t)(base + n) > nofile.rlim_cur) {
+		nofile.rlim_cur = nofile.rlim_max;
+		if ((rlim_t)(base + n) > nofile.rlim_max || setrlimit(RLIMIT_NOFILE, &nofile))
+			FAIL("fd %d is above this machine's fd limit (%llu)", base - 1,
+			     (unsigned long long)nofile.rlim_max);
+	}
+	if (dup2(pages_fd, base) < 0 || dup2(chan, base + 1) < 0)
+		FAIL("cannot set up the restore's own fds: %s", strerror(errno));
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(fd, base + 2 + fd) < 0)
+			dup2(base, base + 2 + fd); /* a placeholder: the fd was closed */
+	close_others(base, n);
+	if (make_objects(p, base, base, why, len))
+		return -1;
+
+	if (p->sid == p->pid) {
+		if (setsid() < 0)
+			FAIL("cannot make session %d: %s", p->sid, strerror(errno));
+	} else if (p->pgid == p->pid && setpgid(0, 0)) {
+		FAIL("cannot make process group %d: %s", p->pgid, strerror(errno));
+	}
+	for (size_t i = 0; i < p->nfds; i++)
+		if (restore_fd(p, &p->fds[i], base, why, len))
+			return -1;
+	umask(p->umask);
+	if (personality(p->personality) < 0)
+		FAIL("cannot set personality %llx: %s", (unsigned long long)p->personality,
+		     strerror(errno));
+	if (strcmp(p->root, "/") && chroot(p->root))
+		FAIL("cannot change root to %s: %s", p->root, strerror(errno));
+	if (chdir(p->cwd))
+		FAIL("cannot change directory to %s: %s", p->cwd, strerror(errno));
+	return 0;
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A process's core record into struct rst_proc, checked whole: every field
+ * present and of its type, addresses page-aligned and in user space, runs
+ * inside their areas and inside the pages payload, fds and signals in
+ * range. An image that passed its checksums can still be wrong; this says
+ * what, before any process is made.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js.h"
+#include "log.h"
+#include "regs.h"
+#include "rst.h"
+
+#define PAGE 4096ull
+#define USER_TOP 0x800000000000ull /* 47-bit user space */
+#define XSTATE_MAX (64u << 10)
+
+#define BAD(...)                                                              \
+	do {                                                                  \
+		pr_err("image: pid %d: " __VA_ARGS__);                        \
+		return -EBADMSG;                                              \
+	} while (0)
+
+static int parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **out, size_t *n)
+{
+	size_t len = a ? json_object_array_length(a) : 0;
+	struct rst_run *runs = calloc(len ? len : 1, sizeof(*runs));
+
+	if (!a || !runs) {
+		free(runs);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *r = json_object_array_get_idx(a, i);
+
+		if (!json_object_is_type(r, json_type_array) || json_object_array_length(r) != 3) {
+			free(runs);
+			return -EBADMSG;
+		}
+		runs[i].start = json_object_get_uint64(json_object_array_get_idx(r, 0));
+		runs[i].npages = json_object_get_uint64(json_object_array_get_idx(r, 1));
+		runs[i].off = json_object_get_uint64(json_object_array_get_idx(r, 2));
+		if (!runs[i].npages || runs[i].npages > (1ull << 40) ||
+		    runs[i].off % PAGE || runs[i].off > pages_len ||
+		    runs[i].npages * PAGE > pages_len - runs[i].off) {
+			free(runs);
+			return -EBADMSG;
+		}
+	}
+	*out = runs;
+	*n = len;
+	return 0;
+}
+
+static int parse_siginfos(struct json_object *a, siginfo_t **out, size_t *n)
+{
+	size_t len = a ? json_object_array_length(a) : 0;
+	siginfo_t *v = calloc(len ? len : 1, sizeof(*v));
+
+	if (!a || !v) {
+		free(v);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *wrap = json_object_new_object();
+		size_t got = sizeof(siginfo_t);
+		int err;
+
+		json_object_object_add(wrap, "s", json_object_get(json_object_array_get_idx(a, i)));
+		err = jg_hex(wrap, "s", &v[i], sizeof(v[i]), &got);
+		json_object_put(wrap);
+		if (err || v[i].si_signo < 1 || v[i].si_signo > 64) {
+			free(v);
+			return -EBADMSG;
+		}
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+static int parse_thread(struct rst_proc *p, struct json_object *o, struct rst_thread *t)
+{
+	struct json_object *r = jg_obj(o, "rseq"), *regs = jg_obj(o, "regs");
+	int tid;
+
+	if (jg_int(o, "tid", &tid) || tid < 1 || jg_str(o, "comm", t->comm, sizeof(t->comm)) ||
+	    !regs || regs_from_json(regs, &t->regs) || jg_u64(o, "sigmask", &t->sigmask) ||
+	    jg_str(o, "syscall", t->syscall, sizeof(t->syscall)) ||
+	    jg_u64(o, "clear_tid", &t->clear_tid) || t->clear_tid >= USER_TOP)
+		BAD("a thread's record is incomplete", p->pid);
+	/* optional: a thread may have none */
+	if (jg_u64(o, "robust_list", &t->robust_list) ||
+	    jg_u64(o, "robust_list_len", &t->robust_list_len))
+		t->robust_list = t->robust_list_len = 0;
+	t->tid = tid;
+	if (strcmp(t->syscall, "none") && strcmp(t->syscall, "restart") &&
+	    strcmp(t->syscall, "interrupt"))
+		BAD("thread %d: unknown syscall state '%s'", p->pid, tid, t->syscall);
+	if (t->regs.rip >= USER_TOP || t->regs.rsp >= USER_TOP)
+		BAD("thread %d: registers point outside user space", p->pid, tid);
+	t->xstate = malloc(XSTATE_MAX);
+	t->xlen = 0;
+	if (!t->xstate || jg_hex(o, "xstate", t->xstate, XSTATE_MAX, &t->xlen) || t->xlen < 512)
+		BAD("thread %d: its extended register state is damaged", p->pid, tid);
+	if (jg_obj(o, "sleep")) {
+		struct json_object *sl = jg_obj(o, "sleep");
+
+		t->has_sleep = 1;
+		if (jg_int(sl, "clockid", &t->sleep_clockid) ||
+		    jg_i64(sl, "left_ns", &t->sleep_left_ns) || t->sleep_left_ns < 0)
+			BAD("thread %d: its sleep is damaged", p->pid, tid);
+	}
+	if (parse_siginfos(jg_arr(o, "pending"), &t->pending, &t->npending))
+		BAD("thread %d: its pending signals are damaged", p->pid, tid);
+	if (r) {
+		t->has_rseq = 1;
+		if (jg_u64(r, "addr", &t->rseq_addr) || jg_u64(r, "len", &t->rseq_len) ||
+		    jg_u64(r, "sig", &t->rseq_sig) || jg_u64(r, "flags", &t->rseq_flags) ||
+		    t->rseq_addr >= USER_TOP)
+			BAD("thread %d: its rseq registration is damaged", p->pid, tid);
+	}
+	return 0;
+}
+
+static int parse_vma(struct rst_proc *p, struct json_object *o, uint64_t pages_len,
+		     struct rst_vma *v)
+{
+	static const char *const kinds[] = { "anon", "heap", "stack", "file", "shmem", "memfd",
+					     "deleted", "vdso", "vvar", "vvar_vclock", "vsyscall" };
+	int known = 0;
+
+	if (jg_u64(o, "start", &v->start) || jg_u64(o, "end", &v->end) ||
+	    jg_u64(o, "offset", &v->offset) || jg_int(o, "prot", &v->prot) ||
+	    jg_bool(o, "shared", &v->shared) || jg_bool(o, "growsdown", &v->growsdown) ||
+	    jg_str(o, "kind", v->kind, sizeof(v->kind)) ||
+	    jg_str(o, "madvise", v->madvise, sizeof(v->madvise)))
+		BAD("a memory area's record is incomplete", p->pid);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known |= !strcmp(v->kind, kinds[i]);
+	if (!known)
+		BAD("area %llx: unknown kind '%s'", p->pid, (unsigned long long)v->start, v->kind);
+	if (strcmp(v->kind, "vsyscall") &&
+	    (v->start % PAGE || v->end % PAGE || v->end <= v->start || v->end > USER_TOP))
+		BAD("area %llx-%llx is not a user memory range", p->pid,
+		    (unsigned long long)v->start, (unsigned long long)v->end);
+	if (v->offset % PAGE)
+		BAD("area %llx: its file offset is not page-aligned", p->pid,
+		    (unsigned long long)v->start);
+	if ((v->prot & ~7) != 0)
+		BAD("area %llx: bad protection %d", p->pid, (unsigned long long)v->start, v->prot);
+	if (!strcmp(v->kind, "file") || !strcmp(v->kind, "deleted")) {
+		if (jg_str(o, "path", v->path, sizeof(v->path)) || v->path[0] != '/')
+			BAD("area %llx: the file has no path", p->pid, (unsigned long long)v->start);
+	}
+	v->object = -1;
+	if (!strcmp(v->kind, "shmem") || !strcmp(v->kind, "memfd") || !strcmp(v->kind, "deleted")) {
+		if (jg_int(o, "object", &v->object) || !rst_object(p, v->object))
+			BAD("area %llx: its memory object is missing", p->pid,
+			    (unsigned long long)v->start);
+	}
+	if (json_object_object_get_ex(o, "name", NULL) &&
+	    jg_str(o, "name", v->name, sizeof(v->name)))
+		BAD("area %llx: its name is damaged", p->pid, (unsigned long long)v->start);
+	if (parse_runs(jg_arr(o, "pages"), pages_len, &v->runs, &v->nruns))
+		BAD("area %llx: its page runs are damaged", p->pid, (unsigned long long)v->start);
+	for (size_t i = 0; i < v->nruns; i++)
+		if (v->runs[i].start < v->start || v->runs[i].start % PAGE ||
+		    v->runs[i].npages > (v->end - v->runs[i].start) / PAGE)
+			BAD("area %llx: a page run lies outside it", p->pid,
+			    (unsigned long long)v->start);
+	return 0;
+}
+
+static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t pages_len,
+			struct rst_object *ob)
+{
+	if (jg_int(o, "id", &ob->id) || jg_str(o, "kind", ob->kind, sizeof(ob->kind)) ||
+	    jg_str(o, "name", ob->name, sizeof(ob->name)) || jg_u64(o, "size", &ob->size) ||
+	    jg_u64(o, "mode", &ob->mode) ||
+	    parse_runs(jg_arr(o, "pages"), pages_len, &ob->runs, &ob->nruns))
+		BAD("a memory object's record is damaged", p->pid);
+	if (strcmp(ob->kind, "shmem") && strcmp(ob->kind, "memfd") && strcmp(ob->kind, "deleted"))
+		BAD("object %d: unknown kind '%s'", p->pid, ob->id, ob->kind);
+	for (size_t i = 0; i < ob->nruns; i++)
+		if ((ob->runs[i].start + ob->runs[i].npages) * PAGE > ob->size + PAGE - 1)
+			BAD("object %d: a page run lies past its end", p->pid, ob->id);
+	ob->fd = -1;
+	return 0;
+}
+
+static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
+{
+	static const char *const kinds[] = { "file", "dir", "chr", "memfd", "deleted", "external" };
+	int known = 0;
+
+	if (jg_int(o, "fd", &f->fd) || f->fd < 0 || f->fd > (1 << 20) ||
+	    jg_bool(o, "cloexec", &f->cloexec) || jg_u64(o, "flags", &f->flags) ||
+	    jg_u64(o, "pos", &f->pos) || jg_u64(o, "mode", &f->mode) ||
+	    jg_str(o, "kind", f->kind, sizeof(f->kind)) ||
+	    jg_str(o, "path", f->path, sizeof(f->path)))
+		BAD("an fd's record is damaged", p->pid);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known |= !strcmp(f->kind, kinds[i]);
+	if (!known)
+		BAD("fd %d: unknown kind '%s'", p->pid, f->fd, f->kind);
+	if (!strcmp(f->kind, "external") && f->fd > 2)
+		BAD("fd %d: only stdio can come from outside", p->pid, f->fd);
+	f->dup_of = -1;
+	if (json_object_object_get_ex(o, "dup_of", NULL) && jg_int(o, "dup_of", &f->dup_of))
+		BAD("fd %d: the fd it shares is damaged", p->pid, f->fd);
+	f->object = -1;
+	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
+		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))
+			BAD("fd %d: its object is missing", p->pid, f->fd);
+	}
+	return 0;
+}
+
+struct rst_object *rst_object(struct rst_proc *p, int id)
+{
+	for (size_t i = 0; i < p->nobjects; i++)
+		if (p->objects[i].id == id)
+			return &p->objects[i];
+	return NULL;
+}
+
+#define ARRAY_OF(key, field, count, type, parse)                              \
+	do {                                                                  \
+		struct json_object *a_ = jg_arr(core, key);                   \
+		if (!a_)                                                      \
+			BAD("the record has no %s", p->pid, key);             \
+		p->count = json_object_array_length(a_);                      \
+		p->field = calloc(p->count ? p->count : 1, sizeof(type));     \
+		if (!p->field)                                                \
+			return -ENOMEM;                                       \
+		for (size_t i_ = 0; i_ < p->count; i_++) {                    \
+			int e_ = parse;                                       \
+			if (e_)                                               \
+				return e_;                                    \
+		}                                                             \
+	} while (0)
+
+int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
+{
+	struct json_object *creds, *mm, *it, *a;
+	static const char *const mmf[] = { "start_code", "end_code",  "start_data", "end_data",
+					   "start_brk",	 "brk",	      "start_stack", "arg_start",
+					   "arg_end",	 "env_start", "env_end" };
+	uint64_t *mmv[] = { &p->mm.start_code, &p->mm.end_code,	 &p->mm.start_data,
+			    &p->mm.end_data,   &p->mm.start_brk, &p->mm.brk,
+			    &p->mm.start_stack, &p->mm.arg_start, &p->mm.arg_end,
+			    &p->mm.env_start,  &p->mm.env_end };
+	static const char *const itn[] = { "real", "virtual", "prof" };
+	int pid;
+
+	memset(p, 0, sizeof(*p));
+	if (jg_int(core, "pid", &pid) || pid < 1) {
+		pr_err("image: a process record has no pid");
+		return -EBADMSG;
+	}
+	p->pid = pid;
+	if (jg_int(core, "ppid", &p->ppid) || jg_int(core, "pgid", &p->pgid) ||
+	    jg_int(core, "sid", &p->sid) || jg_str(core, "comm", p->comm, sizeof(p->comm)) ||
+	    jg_str(core, "exe", p->exe, sizeof(p->exe)) ||
+	    jg_str(core, "cwd", p->cwd, sizeof(p->cwd)) ||
+	    jg_str(core, "root", p->root, sizeof(p->root)) || jg_int(core, "umask", &p->umask) ||
+	    jg_u64(core, "personality", &p->personality) || jg_int(core, "dumpable", &p->dumpable))
+		BAD("the record is incomplete", p->pid);
+
+	creds = jg_obj(core, "creds");
+	if (!creds || !jg_arr(creds, "uid") || !jg_arr(creds, "gid") ||
+	    json_object_array_length(jg_arr(creds, "uid")) != 4 ||
+	    json_object_array_length(jg_arr(creds, "gid")) != 4 || !jg_arr(creds, "groups") ||
+	    jg_u64(creds, "CapInh", &p->cap_inh) || jg_u64(creds, "CapPrm", &p->cap_prm) ||
+	    jg_u64(creds, "CapEff", &p->cap_eff) || jg_u64(creds, "CapBnd", &p->cap_bnd) ||
+	    jg_u64(creds, "CapAmb", &p->cap_amb))
+		BAD("its credentials are damaged", p->pid);
+	for (int i = 0; i < 4; i++) {
+		p->uid[i] = json_object_get_int64(json_object_array_get_idx(jg_arr(creds, "uid"), i));
+		p->gid[i] = json_object_get_int64(json_object_array_get_idx(jg_arr(creds, "gid"), i));
+	}
+	a = jg_arr(creds, "groups");
+	p->ngroups = json_object_array_length(a);
+	p->groups = calloc(p->ngroups + 1, sizeof(*p->groups));
+	for (size_t i = 0; i < p->ngroups; i++)
+		p->groups[i] = json_object_get_int64(json_object_array_get_idx(a, i));
+	jg_bool(creds, "no_new_privs", &p->no_new_privs);
+
+	a = jg_arr(core, "rlimits");
+	if (!a || json_object_array_length(a) > RST_RLIMITS)
+		BAD("its resource limits are damaged", p->pid);
+	for (size_t i = 0; i < RST_RLIMITS; i++) {
+		struct json_object *l = json_object_array_get_idx(a, i);
+
+		if (i >= json_object_array_length(a)) {
+			p->rlimits[i].rlim_cur = p->rlimits[i].rlim_max = RLIM_INFINITY;
+			continue;
+		}
+		if (!json_object_is_type(l, json_type_array) || json_object_array_length(l) != 2)
+			BAD("its resource limits are damaged", p->pid);
+		p->rlimits[i].rlim_cur = json_object_get_uint64(json_object_array_get_idx(l, 0));
+		p->rlimits[i].rlim_max = json_object_get_uint64(json_object_array_get_idx(l, 1));
+	}
+
+	mm = jg_obj(core, "mm");
+	if (!mm)
+		BAD("it has no mm record", p->pid);
+	for (size_t i = 0; i < sizeof(mmf) / sizeof(mmf[0]); i++)
+		if (jg_u64(mm, mmf[i], mmv[i]) || *mmv[i] >= USER_TOP)
+			BAD("mm field %s is damaged", p->pid, mmf[i]);
+	a = jg_arr(mm, "auxv");
+	if (!a || json_object_array_length(a) > RST_AUXV || json_object_array_length(a) % 2)
+		BAD("its auxv is damaged", p->pid);
+	p->mm.nauxv = json_object_array_length(a);
+	for (size_t i = 0; i < p->mm.nauxv; i++)
+		p->mm.auxv[i] = json_object_get_uint64(json_object_array_get_idx(a, i));
+
+	it = jg_obj(core, "itimers");
+	if (!it)
+		BAD("it has no itimers record", p->pid);
+	for (int w = 0; w < 3; w++) {
+		a = jg_arr(it, itn[w]);
+		if (!a || json_object_array_length(a) != 4)
+			BAD("itimer %s is damaged", p->pid, itn[w]);
+		for (int k = 0; k < 4; k++)
+			p->itimers[w][k] = json_object_get_int64(json_object_array_get_idx(a, k));
+	}
+
+	a = jg_arr(core, "sigactions");
+	if (!a)
+		BAD("it has no sigactions record", p->pid);
+	p->nsigactions = json_object_array_length(a);
+	p->sigactions = calloc(p->nsigactions + 1, sizeof(*p->sigactions));
+	for (size_t i = 0; i < p->nsigactions; i++) {
+		struct json_object *s = json_object_array_get_idx(a, i);
+		struct rst_sigaction *sa = &p->sigactions[i];
+
+		if (jg_int(s, "sig", &sa->sig) || sa->sig < 1 || sa->sig > 64 ||
+		    sa->sig == SIGKILL || sa->sig == SIGSTOP || jg_u64(s, "handler", &sa->handler) ||
+		    jg_u64(s, "flags", &sa->flags) || jg_u64(s, "restorer", &sa->restorer) ||
+		    jg_u64(s, "mask", &sa->mask))
+			BAD("a signal handler's record is damaged", p->pid);
+	}
+	if (parse_siginfos(jg_arr(core, "shared_pending"), &p->shared_pending, &p->nshared_pending))
+		BAD("its pending signals are damaged", p->pid);
+
+	ARRAY_OF("objects", objects, nobjects, struct rst_object,
+		 parse_object(p, json_object_array_get_idx(a_, i_), pages_len, &p->objects[i_]));
+	ARRAY_OF("threads", threads, nthreads, struct rst_thread,
+		 parse_thread(p, json_object_array_get_idx(a_, i_), &p->threads[i_]));
+	if (!p->nthreads || p->threads[0].tid != p->pid)
+		BAD("its first thread is not its leader", p->pid);
+	ARRAY_OF("vmas", vmas, nvmas, struct rst_vma,
+		 parse_vma(p, json_object_array_get_idx(a_, i_), pages_len, &p->vmas[i_]));
+	for (size_t i = 1; i < p->nvmas; i++)
+		if (p->vmas[i].start < p->vmas[i - 1].end && strcmp(p->vmas[i].kind, "vsyscall"))
+			BAD("memory areas overlap at %llx", p->pid,
+			    (unsigned long long)p->vmas[i].start);
+	ARRAY_OF("fds", fds, nfds, struct rst_fd,
+		 parse_fd(p, json_object_array_get_idx(a_, i_), &p->fds[i_]));
+	for (size_t i = 0; i < p->nfds; i++) {
+		int found = p->fds[i].dup_of < 0;
+
+		for (size_t j = 0; j < i && !found; j++)
+			found = p->fds[j].fd == p->fds[i].dup_of;
+		if (!found)
+			BAD("fd %d shares an fd that is not before it", p->pid, p->fds[i].fd);
+	}
+	/* the restore's own fds go just above the application's */
+	p->service_base = 3;
+	for (size_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].fd >= p->service_base)
+			p->service_base = p->fds[i].fd + 1;
+	return 0;
+}
+
+void rst_free(struct rst_proc *p)
+{
+	for (size_t i = 0; i < p->nthreads; i++) {
+		free(p->threads[i].xstate);
+		free(p->threads[i].pending);
+	}
+	for (size_t i = 0; i < p->nobjects; i++)
+		free(p->objects[i].runs);
+	for (size_t i = 0; i < p->nvmas; i++)
+		free(p->vmas[i].runs);
+	free(p->threads);
+	free(p->objects);
+	free(p->vmas);
+	free(p->fds);
+	free(p->sigactions);
+	free(p->shared_pending);
+	free(p->groups);
+	memset(p, 0, sizeof(*p));
+}
