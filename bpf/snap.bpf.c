@@ -4,12 +4,16 @@
  * shows. `sleeps`: for each thread of an application, the restart state a
  * sleep interrupted by the snapshot left (clock and absolute expiry), so
  * that the restored thread sleeps exactly what was left. The snapshot reads
- * it only for threads stopped in nanosleep or clock_nanosleep with
- * -ERESTART_RESTARTBLOCK, for which the block is theirs.
+ * it for threads stopped with -ERESTART_RESTARTBLOCK; "sleep" says the
+ * block is a sleep's (its function is hrtimer_nanosleep_restart), rmtp is
+ * where the sleep writes the time left (0: nowhere).
  */
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The restart function of sleeps: which one a thread's block holds. */
+extern const void hrtimer_nanosleep_restart __ksym __weak;
 
 SEC("iter/task")
 int sleeps(struct bpf_iter__task *ctx)
@@ -17,15 +21,21 @@ int sleeps(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	__u32 tid;
 	__s64 clockid;
-	__u64 expires;
+	__u64 expires, fn, rmtp;
+	int type;
 
 	if (!task)
 		return 0;
 	tid = BPF_CORE_READ(task, pid);
 	if (!member(tid))
 		return 0;
+	fn = (__u64)BPF_CORE_READ(task, restart_block.fn);
+	if (!fn || fn != (__u64)&hrtimer_nanosleep_restart)
+		return 0;
 	clockid = BPF_CORE_READ(task, restart_block.nanosleep.clockid);
 	expires = BPF_CORE_READ(task, restart_block.nanosleep.expires);
-	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %lld %llu\n", tid, clockid, expires);
+	type = BPF_CORE_READ(task, restart_block.nanosleep.type);
+	rmtp = type == TT_NATIVE ? (__u64)BPF_CORE_READ(task, restart_block.nanosleep.rmtp) : 0;
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u sleep %lld %llu %llu\n", tid, clockid, expires, rmtp);
 	return 0;
 }

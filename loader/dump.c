@@ -157,22 +157,39 @@ static int dump_creds(const char *status, struct json_object *core)
 	return 0;
 }
 
+/*
+ * Resource limits, from /proc/PID/limits: prlimit() on a process of other
+ * ids needs CAP_SYS_RESOURCE. One line per limit, in the kernel's order,
+ * soft and hard at fixed columns ("%-25s %-20s %-20s").
+ */
 static int dump_rlimits(pid_t pid, struct json_object *core)
 {
 	struct json_object *a = json_object_new_array();
+	char path[64], buf[4096], *line, *save;
+	int res = 0;
 
 	json_object_object_add(core, "rlimits", a);
-	for (int res = 0; res < RLIM_NLIMITS; res++) {
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -errno;
+	line = strtok_r(buf, "\n", &save); /* the heading */
+	while ((line = strtok_r(NULL, "\n", &save)) && res < RLIM_NLIMITS) {
 		struct json_object *l = json_object_new_array();
-		struct rlimit rl;
+		const char *cols[2] = { line + 26, line + 47 };
 
-		if (prlimit(pid, res, NULL, &rl))
-			return -errno;
-		json_object_array_add(l, json_object_new_uint64(rl.rlim_cur));
-		json_object_array_add(l, json_object_new_uint64(rl.rlim_max));
+		if (strlen(line) < 48) {
+			json_object_put(l);
+			return -EBADMSG;
+		}
+		for (int k = 0; k < 2; k++)
+			json_object_array_add(l, json_object_new_uint64(
+							 strncmp(cols[k], "unlimited", 9) ?
+								 strtoull(cols[k], NULL, 10) :
+								 RLIM_INFINITY));
 		json_object_array_add(a, l);
+		res++;
 	}
-	return 0;
+	return res == RLIM_NLIMITS ? 0 : -EBADMSG;
 }
 
 /* The mm's fields (/proc/PID/stat 26-51) and auxv, with the break asked of the process. */
@@ -381,9 +398,10 @@ static int dump_thread(pid_t pid, pid_t tid, struct json_object **out)
 }
 
 /*
- * A thread stopped in nanosleep or clock_nanosleep keeps the time it has
- * left in the kernel (its restart block): read with the tracer's `sleeps`
- * iterator, as time left on the sleep's clock.
+ * A thread stopped in a sleep (nanosleep, clock_nanosleep, or the
+ * restart_syscall that goes on with one) keeps the time it has left in the
+ * kernel, in its restart block: read with the tracer's `sleeps` iterator,
+ * as time left on the sleep's clock and where the sleep reports it.
  */
 static int in_sleep(struct json_object *t)
 {
@@ -393,7 +411,7 @@ static int in_sleep(struct json_object *t)
 	if (json_object_object_get_ex(t, "regs", &regs) &&
 	    json_object_object_get_ex(regs, "orig_rax", &v))
 		nr = json_object_get_int64(v);
-	return (nr == SYS_nanosleep || nr == SYS_clock_nanosleep) &&
+	return (nr == SYS_nanosleep || nr == SYS_clock_nanosleep || nr == SYS_restart_syscall) &&
 	       !strcmp(json_object_get_string(json_object_object_get(t, "syscall")), "interrupt");
 }
 
@@ -417,12 +435,12 @@ static int dump_sleeps(const pid_t *tids, size_t ntids, struct json_object *thre
 		return -ENOMEM;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		unsigned long long expires;
+		unsigned long long expires, rmtp;
 		struct timespec now;
 		long long clockid;
 		unsigned tid;
 
-		if (sscanf(line, "%u %lld %llu", &tid, &clockid, &expires) != 3)
+		if (sscanf(line, "%u sleep %lld %llu %llu", &tid, &clockid, &expires, &rmtp) != 4)
 			continue;
 		for (size_t i = 0; i < ntids; i++) {
 			struct json_object *t = json_object_array_get_idx(threads, i), *o;
@@ -434,6 +452,7 @@ static int dump_sleeps(const pid_t *tids, size_t ntids, struct json_object *thre
 			o = json_object_new_object();
 			js_i64(o, "clockid", clockid);
 			js_i64(o, "left_ns", left > 0 ? left : 0);
+			js_u64(o, "rmtp", rmtp);
 			json_object_object_add(t, "sleep", o);
 		}
 	}
@@ -444,15 +463,18 @@ static int dump_sleeps(const pid_t *tids, size_t ntids, struct json_object *thre
 
 /*
  * What only each thread can say of itself: where the kernel clears its tid
- * when it ends (set_tid_address; pthread_join waits on it). Asked of every
- * thread with r's scratch page, which all threads share.
+ * when it ends (set_tid_address; pthread_join waits on it) and its
+ * alternate signal stack. Asked of every thread with r's scratch page,
+ * which all threads share.
  */
-static int dump_tid_addresses(struct remote *r, const pid_t *tids, size_t ntids,
-			      struct json_object *threads)
+static int dump_thread_self(struct remote *r, const pid_t *tids, size_t ntids,
+			    struct json_object *threads)
 {
 	for (size_t i = 0; i < ntids; i++) {
+		struct json_object *thread;
 		struct remote one, *t = r;
 		uint64_t addr = 0;
+		stack_t ss;
 		long ret;
 		int err;
 
@@ -465,11 +487,24 @@ static int dump_tid_addresses(struct remote *r, const pid_t *tids, size_t ntids,
 		ret = remote_syscall(t, SYS_prctl, PR_GET_TID_ADDRESS, r->scratch, 0, 0, 0, 0);
 		if (ret == 0 && remote_read(r, r->scratch, &addr, sizeof(addr)))
 			ret = -EIO;
+		if (ret == 0)
+			ret = remote_syscall(t, SYS_sigaltstack, 0, r->scratch, 0, 0, 0, 0);
+		if (ret == 0 && remote_read(r, r->scratch, &ss, sizeof(ss)))
+			ret = -EIO;
 		if (t != r)
 			remote_close(t);
 		if (ret)
 			return ret;
-		js_u64(json_object_array_get_idx(threads, i), "clear_tid", addr);
+		thread = json_object_array_get_idx(threads, i);
+		js_u64(thread, "clear_tid", addr);
+		if (!(ss.ss_flags & SS_DISABLE)) {
+			struct json_object *o = json_object_new_object();
+
+			js_u64(o, "sp", (uintptr_t)ss.ss_sp);
+			js_u64(o, "size", ss.ss_size);
+			js_i64(o, "flags", ss.ss_flags & ~SS_ONSTACK);
+			json_object_object_add(thread, "altstack", o);
+		}
 	}
 	return 0;
 }
@@ -554,7 +589,7 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 	if (!err)
 		err = dump_itimers(&r, core);
 	if (!err)
-		err = dump_tid_addresses(&r, tids, ntids, threads);
+		err = dump_thread_self(&r, tids, ntids, threads);
 	if (!err) {
 		long dumpable = remote_syscall(&r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
 

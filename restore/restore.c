@@ -390,8 +390,13 @@ static void release(const struct app_record *rec, const struct rst_proc *p)
 {
 	int frozen = cgroup_freeze(rec->cgroup, 1, FREEZE_TIMEOUT_MS) == 0;
 
-	for (size_t i = 0; i < p->nthreads; i++)
-		ptrace_detach(p->threads[i].sys_tid);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		int err = ptrace_detach(p->threads[i].sys_tid);
+
+		if (err)
+			pr_warn("restore: thread %d: cannot let it go: %s", p->threads[i].tid,
+				strerror(-err));
+	}
 	if (frozen)
 		cgroup_freeze(rec->cgroup, 0, FREEZE_TIMEOUT_MS);
 }

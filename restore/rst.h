@@ -79,9 +79,13 @@ struct rst_thread {
 	char syscall[16]; /* none, restart, interrupt */
 	uint64_t clear_tid; /* set_tid_address */
 	uint64_t robust_list, robust_list_len;
+	int has_altstack;
+	uint64_t altstack_sp, altstack_size;
+	int altstack_flags;
 	int has_sleep; /* stopped in a sleep: its clock and the time it had left */
 	int sleep_clockid;
 	int64_t sleep_left_ns;
+	uint64_t sleep_rmtp; /* where it writes the time left, or 0 */
 };
 
 struct rst_proc {

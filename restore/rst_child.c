@@ -85,9 +85,14 @@ static int make_deleted(const struct rst_object *ob, char *why, size_t len)
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
+	if (fd >= 0) {
+		unlink(path);
+		return fd;
+	}
+	/* its directory is gone too: a nameless file elsewhere holds the contents */
+	fd = open("/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, ob->mode & 07777);
 	if (fd < 0)
 		FAIL("cannot re-create the deleted file %s: %s", ob->name, strerror(errno));
-	unlink(path);
 	return fd;
 }
 

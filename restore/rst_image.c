@@ -108,12 +108,21 @@ static int parse_thread(struct rst_proc *p, struct json_object *o, struct rst_th
 	t->xlen = 0;
 	if (!t->xstate || jg_hex(o, "xstate", t->xstate, XSTATE_MAX, &t->xlen) || t->xlen < 512)
 		BAD("thread %d: its extended register state is damaged", p->pid, tid);
+	if (jg_obj(o, "altstack")) {
+		struct json_object *as = jg_obj(o, "altstack");
+
+		t->has_altstack = 1;
+		if (jg_u64(as, "sp", &t->altstack_sp) || jg_u64(as, "size", &t->altstack_size) ||
+		    jg_int(as, "flags", &t->altstack_flags) || t->altstack_sp >= USER_TOP)
+			BAD("thread %d: its signal stack is damaged", p->pid, tid);
+	}
 	if (jg_obj(o, "sleep")) {
 		struct json_object *sl = jg_obj(o, "sleep");
 
 		t->has_sleep = 1;
 		if (jg_int(sl, "clockid", &t->sleep_clockid) ||
-		    jg_i64(sl, "left_ns", &t->sleep_left_ns) || t->sleep_left_ns < 0)
+		    jg_i64(sl, "left_ns", &t->sleep_left_ns) || t->sleep_left_ns < 0 ||
+		    jg_u64(sl, "rmtp", &t->sleep_rmtp) || t->sleep_rmtp >= USER_TOP)
 			BAD("thread %d: its sleep is damaged", p->pid, tid);
 	}
 	if (parse_siginfos(jg_arr(o, "pending"), &t->pending, &t->npending))

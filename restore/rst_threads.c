@@ -142,7 +142,7 @@ static int step(pid_t tid, int req, int *status)
 /*
  * A sleep interrupted by the snapshot sleeps on for what it had left, as it
  * would have if never stopped. The thread starts the same sleep for the
- * time left (clock_nanosleep, relative, with the caller's remainder
+ * time left (clock_nanosleep, relative, with the sleep's remainder
  * pointer) and is interrupted in it: the kernel keeps that sleep's restart
  * block, and the registers the image has (-ERESTART_RESTARTBLOCK) make the
  * kernel restart it when the thread goes on. A sleep whose time runs out
@@ -153,7 +153,7 @@ static int restart_sleep(struct rst_proc *p, struct remote *tr, struct rst_threa
 			 struct user_regs_struct *regs)
 {
 	struct timespec left = { t->sleep_left_ns / 1000000000, t->sleep_left_ns % 1000000000 };
-	unsigned long rmtp = regs->orig_rax == SYS_nanosleep ? regs->rsi : regs->r10, at = 0;
+	unsigned long at = 0;
 	struct user_regs_struct now = tr->saved;
 	char saved[sizeof(left)];
 	int status, err;
@@ -178,7 +178,7 @@ static int restart_sleep(struct rst_proc *p, struct remote *tr, struct rst_threa
 	now.rdi = t->sleep_clockid;
 	now.rsi = 0;
 	now.rdx = at;
-	now.r10 = rmtp;
+	now.r10 = t->sleep_rmtp;
 	err = regs_set(tr->tid, &now);
 	/* to the syscall's entry, into the sleep, interrupted: its exit */
 	if (!err)
@@ -232,6 +232,15 @@ static int thread_self(struct remote *tr, struct rst_thread *t)
 		return -EINVAL;
 	if (failed(rsys(tr, "set_tid_address", SYS_set_tid_address, t->clear_tid, 0, 0, 0, 0, 0)))
 		return -EINVAL;
+	if (t->has_altstack) {
+		stack_t ss = { (void *)(uintptr_t)t->altstack_sp, t->altstack_flags,
+			       t->altstack_size };
+
+		if (remote_write(tr, tr->scratch + 768, &ss, sizeof(ss)) ||
+		    failed(rsys(tr, "sigaltstack", SYS_sigaltstack, tr->scratch + 768, 0, 0, 0, 0,
+				0)))
+			return -EINVAL;
+	}
 	if (t->robust_list &&
 	    failed(rsys(tr, "set_robust_list", SYS_set_robust_list, t->robust_list,
 			t->robust_list_len, 0, 0, 0, 0)))
@@ -390,6 +399,17 @@ int rst_threads(struct rst_proc *p, struct remote *r)
 	/* appshot's own fds go before privileges may be given up */
 	if (!err && failed(rsys(r, "close_range", SYS_close_range, p->service_base, ~0u, 0, 0, 0, 0)))
 		err = -EBADF;
+	/* limits are the process's own: set by it, before it may lose the right to */
+	for (int i = 0; i < RST_RLIMITS && !err; i++) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "prlimit64(%d, %llu, %llu)", i,
+			 (unsigned long long)p->rlimits[i].rlim_cur,
+			 (unsigned long long)p->rlimits[i].rlim_max);
+		if (remote_write(r, r->scratch, &p->rlimits[i], sizeof(p->rlimits[i])) ||
+		    failed(rsys(r, what, SYS_prlimit64, 0, i, r->scratch, 0, 0, 0)))
+			err = -EPERM;
+	}
 	for (size_t i = 0; i < p->nthreads && !err && creds; i++)
 		err = thread_creds(p, &tr[i]);
 	for (size_t i = 0; i < p->nthreads && !err && p->no_new_privs; i++)

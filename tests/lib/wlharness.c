@@ -132,6 +132,118 @@ void wl_start_run(struct wl *w, const char *extra, const char *workload, ...)
 	run_free(&r);
 }
 
+/* Run argv with stdin from in, stdout to out, stderr to the workload's log: its exit code. */
+static int run_stdio(struct wl *w, char **argv, int in, int out)
+{
+	char log[PATH_MAX + 32];
+	pid_t pid;
+	int code;
+
+	snprintf(log, sizeof(log), "%s/workload.log", w->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(in, 0);
+		dup2(out, 1);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	code = wait_status(pid, TEST_TIMEOUT_MS);
+	if (code != 0) {
+		wl_dump_log(w);
+		fail_msg("%s %s exited %d", argv[0], argv[1], code);
+	}
+	return code;
+}
+
+/* New pipes for the workload's stdio: ours in w, its ends in *in and *out. */
+static void stdio_pipes(struct wl *w, int *in, int *out)
+{
+	int rep[2], go[2];
+
+	assert_int_equal(pipe2(rep, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	if (w->report >= 0)
+		close(w->report);
+	if (w->go >= 0)
+		close(w->go);
+	w->report = rep[0];
+	w->go = go[1];
+	*in = go[0];
+	*out = rep[1];
+}
+
+void wl_start_stdio(struct wl *w, const char *extra, const char *workload, ...)
+{
+	char *argv[32];
+	int n = 0, in, out;
+	va_list ap;
+
+	snprintf(w->name, sizeof(w->name), "%s", unique_name("wl"));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/appshot-%s", w->name);
+	assert_int_equal(mkdir(w->dir, 0700), 0);
+	setenv("WL_REPORT_FD", "1", 1);
+	setenv("WL_WAIT_FD", "0", 1);
+	setenv("WL_DIR", w->dir, 1);
+	stdio_pipes(w, &in, &out);
+	argv[n++] = (char *)bin_path("appshot");
+	argv[n++] = "run";
+	argv[n++] = "-d";
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n++] = "--aid";
+	argv[n++] = w->name;
+	argv[n++] = "--";
+	argv[n++] = (char *)workload_path(workload);
+	va_start(ap, workload);
+	collect_args(argv, n, 32, ap);
+	va_end(ap);
+	run_stdio(w, argv, in, out);
+	close(in);
+	close(out);
+}
+
+void wl_snapshot(struct wl *w, const char *image, const char *extra)
+{
+	char dir[PATH_MAX + 64];
+	struct run_result r;
+
+	snprintf(dir, sizeof(dir), "%s/%s", w->dir, image);
+	run_cmd(&r, bin_path("appshot"), "snapshot", w->name, "-D", dir, extra, NULL);
+	if (r.status != 0) {
+		wl_dump_log(w);
+		fail_msg("appshot snapshot exited %d: %s", r.status, r.err);
+	}
+	run_free(&r);
+	/* what we are the subreaper of, killed with the snapshot */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+void wl_restore(struct wl *w, const char *image, const char *extra)
+{
+	char dir[PATH_MAX + 64], *argv[8];
+	int n = 0, in, out;
+
+	snprintf(dir, sizeof(dir), "%s/%s", w->dir, image);
+	argv[n++] = (char *)bin_path("appshot");
+	argv[n++] = "restore";
+	argv[n++] = "-d";
+	argv[n++] = "-D";
+	argv[n++] = dir;
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n] = NULL;
+	stdio_pipes(w, &in, &out);
+	run_stdio(w, argv, in, out);
+	close(in);
+	close(out);
+}
+
 void wl_start_plain(struct wl *w, const char *workload, ...)
 {
 	char *argv[32];
@@ -163,16 +275,20 @@ void wl_wait(struct wl *w, int cp)
 
 	json_object_put(w->cp);
 	w->cp = NULL;
-	while (n < sizeof(line) - 1) {
-		if (poll(&p, 1, TEST_TIMEOUT_MS) != 1 || read(w->report, line + n, 1) != 1) {
-			wl_dump_log(w);
-			fail_msg("the workload sent no checkpoint %d", cp);
+	/* on stdout the workload shares the pipe with appshot's own lines: skipped */
+	do {
+		n = 0;
+		while (n < sizeof(line) - 1) {
+			if (poll(&p, 1, TEST_TIMEOUT_MS) != 1 || read(w->report, line + n, 1) != 1) {
+				wl_dump_log(w);
+				fail_msg("the workload sent no checkpoint %d", cp);
+			}
+			if (line[n] == '\n')
+				break;
+			n++;
 		}
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = 0;
+		line[n] = 0;
+	} while (strncmp(line, "{\"cp\"", 5));
 	w->cp = json_tokener_parse(line);
 	if (!w->cp || jint(w->cp, "cp") != cp)
 		fail_msg("bad checkpoint report: %s", line);

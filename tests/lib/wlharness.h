@@ -28,6 +28,19 @@ int wl_teardown(void **state);
 void wl_start_run(struct wl *w, const char *extra, const char *workload, ...);
 /* Start it as a plain child of ours, outside appshot. */
 void wl_start_plain(struct wl *w, const char *workload, ...);
+/*
+ * Start it under `appshot run -d [extra]` talking on its stdin and stdout
+ * (WL_WAIT_FD=0, WL_REPORT_FD=1), its stderr to DIR/workload.log: the
+ * protocol a snapshot can take along, as stdio comes from outside.
+ */
+void wl_start_stdio(struct wl *w, const char *extra, const char *workload, ...);
+/* appshot snapshot NAME -D DIR/image [extra]; the test fails if it does. */
+void wl_snapshot(struct wl *w, const char *image, const char *extra);
+/*
+ * appshot restore -d -D DIR/image [extra], with new pipes for its stdio:
+ * the workload talks on them from now on.
+ */
+void wl_restore(struct wl *w, const char *image, const char *extra);
 /* Read checkpoint cp's report into w->cp (fails the test after the time limit). */
 void wl_wait(struct wl *w, int cp);
 void wl_go(struct wl *w);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static int wl_report_fd = -1, wl_wait_fd = -1;
@@ -39,6 +40,32 @@ static inline void wl_init(void)
 	wl_wait_fd = atoi(w);
 }
 
+/* A check of restored state that failed: said on stderr, counted; see wl_result(). */
+static int wl_failures;
+#define wl_expect(cond, ...)                                                  \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fprintf(stderr, "\n");                                \
+			wl_failures++;                                        \
+		}                                                             \
+	} while (0)
+
+/* A whole file into a buffer (NUL-terminated); its length, or -1. */
+static inline ssize_t wl_read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return n;
+}
+
 /* Write one report line, then wait for the harness's go. */
 static inline void wl_checkpoint(const char *fmt, ...)
 {
@@ -58,6 +85,31 @@ static inline void wl_checkpoint(const char *fmt, ...)
 		if (read(wl_wait_fd, &c, 1) != 1)
 			wl_die("harness went away");
 	} while (c != '\n');
+}
+
+/* Report a line without waiting. */
+static inline void wl_report(const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		wl_die("report too long");
+	line[n++] = '\n';
+	if (write(wl_report_fd, line, n) != n)
+		wl_die("cannot report");
+}
+
+/* The last report: whether every check passed; the exit status too. */
+static inline int wl_result(int cp)
+{
+	wl_report("{\"cp\":%d,\"ok\":%s,\"failures\":%d}", cp, wl_failures ? "false" : "true",
+		  wl_failures);
+	return wl_failures ? 1 : 0;
 }
 
 #endif /* APPSHOT_WL_H */
