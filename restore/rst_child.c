@@ -51,21 +51,28 @@ static void close_others(int base, int n)
 	closedir(d);
 }
 
-/* Copy the object's page runs from the image into fd. */
+/* Copy the object's page runs from the image (page-aligned there) into fd. */
 static int fill_object(const struct rst_proc *p, const struct rst_object *ob, int pages_fd,
 		       int fd)
 {
 	for (size_t i = 0; i < ob->nruns; i++) {
-		loff_t in = p->pages_off + ob->runs[i].off, out = ob->runs[i].start * 4096;
-		size_t left = ob->runs[i].npages * 4096;
+		size_t len = ob->runs[i].npages * 4096, done = 0;
+		off_t out = ob->runs[i].start * 4096;
+		void *src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, pages_fd,
+				 p->pages_off + ob->runs[i].off);
 
-		while (left) {
-			ssize_t n = copy_file_range(pages_fd, &in, fd, &out, left, 0);
+		if (src == MAP_FAILED)
+			return -errno;
+		while (done < len) {
+			ssize_t n = pwrite(fd, (char *)src + done, len - done, out + done);
 
-			if (n <= 0)
+			if (n <= 0) {
+				munmap(src, len);
 				return n < 0 ? -errno : -EIO;
-			left -= n;
+			}
+			done += n;
 		}
+		munmap(src, len);
 	}
 	return ftruncate(fd, ob->size) ? -errno : 0;
 }
@@ -96,7 +103,7 @@ static int make_deleted(const struct rst_object *ob, char *why, size_t len)
 	return fd;
 }
 
-static int make_objects(struct rst_proc *p, int pages_fd, int base, char *why, size_t len)
+static int make_objects(struct rst_proc *p, int pages_fd, char *why, size_t len)
 {
 	for (size_t k = 0; k < p->nobjects; k++) {
 		struct rst_object *ob = &p->objects[k];
@@ -119,10 +126,9 @@ static int make_objects(struct rst_proc *p, int pages_fd, int base, char *why, s
 		err = fill_object(p, ob, pages_fd, fd);
 		if (err)
 			FAIL("cannot fill %s from the image: %s", ob->name, strerror(-err));
-		if (dup2(fd, base + 5 + k) < 0)
+		if (dup2(fd, ob->fd) < 0)
 			FAIL("cannot keep %s: %s", ob->name, strerror(errno));
 		close(fd);
-		ob->fd = base + 5 + k;
 	}
 	return 0;
 }
@@ -183,7 +189,7 @@ int rst_child_setup(struct rst_proc *p, int pages_fd, int chan, char *why, size_
 		if (dup2(fd, base + 2 + fd) < 0)
 			dup2(base, base + 2 + fd); /* a placeholder: the fd was closed */
 	close_others(base, n);
-	if (make_objects(p, base, base, why, len))
+	if (make_objects(p, base, why, len))
 		return -1;
 
 	if (p->sid == p->pid) {

@@ -386,6 +386,10 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 	for (size_t i = 0; i < p->nfds; i++)
 		if (p->fds[i].fd >= p->service_base)
 			p->service_base = p->fds[i].fd + 1;
+	/* files behind objects are made by the child at fixed numbers, known to both sides */
+	for (size_t k = 0; k < p->nobjects; k++)
+		if (strcmp(p->objects[k].kind, "shmem"))
+			p->objects[k].fd = p->service_base + 5 + k;
 	return 0;
 }
 

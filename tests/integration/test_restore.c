@@ -73,6 +73,12 @@ static void test_syscalls_in_flight(void **state)
 	cycle_workload(*state, NULL, 1, "rs_syscalls", NULL);
 }
 
+static void test_memory(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_workload(*state, NULL, 2, "rs_memory", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +88,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_share_ns, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_syscalls_in_flight, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_memory, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("restore", tests, testlib_setup, testlib_teardown);

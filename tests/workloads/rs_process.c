@@ -38,29 +38,6 @@ struct view {
 	int ngroups;
 };
 
-/* /proc/self/maps without device and inode (objects made again have new ones). */
-static void read_maps(char *out, size_t len)
-{
-	char line[4096];
-	size_t used = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	WL_CHECK(f);
-	out[0] = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char range[64], perms[8], off[32], dev[16], path[4096] = "";
-		unsigned long ino;
-		int n = sscanf(line, "%63s %7s %31s %15s %lu %4095[^\n]", range, perms, off, dev,
-			       &ino, path);
-
-		if (n < 5)
-			continue;
-		used += snprintf(out + used, len - used, "%s %s %s %s\n", range, perms, off, path);
-		WL_CHECK(used < len);
-	}
-	fclose(f);
-}
-
 static void take(struct view *v)
 {
 	char buf[4096];
@@ -79,7 +56,7 @@ static void take(struct view *v)
 	v->cmdline_len = wl_read_file("/proc/self/cmdline", v->cmdline, sizeof(v->cmdline));
 	v->environ_len = wl_read_file("/proc/self/environ", v->environ, sizeof(v->environ));
 	v->auxv_len = wl_read_file("/proc/self/auxv", v->auxv, sizeof(v->auxv));
-	read_maps(v->maps, sizeof(v->maps));
+	wl_read_maps(v->maps, sizeof(v->maps));
 	v->brk = sbrk(0);
 	for (int i = 0; i < RLIM_NLIMITS; i++)
 		WL_CHECK(getrlimit(i, &v->lim[i]) == 0);

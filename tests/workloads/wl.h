@@ -66,6 +66,29 @@ static inline ssize_t wl_read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* /proc/self/maps without device and inode (objects made again have new ones). */
+static inline void wl_read_maps(char *out, size_t len)
+{
+	char line[4096];
+	size_t used = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	WL_CHECK(f);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char range[64], perms[8], off[32], dev[16], path[4096] = "";
+		unsigned long ino;
+		int n = sscanf(line, "%63s %7s %31s %15s %lu %4095[^\n]", range, perms, off, dev,
+			       &ino, path);
+
+		if (n < 5)
+			continue;
+		used += snprintf(out + used, len - used, "%s %s %s %s\n", range, perms, off, path);
+		WL_CHECK(used < len);
+	}
+	fclose(f);
+}
+
 /* Write one report line, then wait for the harness's go. */
 static inline void wl_checkpoint(const char *fmt, ...)
 {
