@@ -91,6 +91,12 @@ static void test_signals(void **state)
 	cycle_workload(*state, NULL, 2, "rs_signals", NULL);
 }
 
+static void test_files(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_workload(*state, NULL, 2, "rs_files", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -103,6 +109,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_threads_busy, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_signals, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_files, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("restore", tests, testlib_setup, testlib_teardown);
