@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <linux/types.h>
 
 #include "cmd.h"
 #include "log.h"
+#include "trace.h"
 
 int json_output;
 const char *prog_name = "appshot";
@@ -40,7 +42,7 @@ int usage_error(const char *cmd_name, const char *fmt, ...)
 		pr_err("%s: %s (usage: %s %s %s)", cmd_name, msg, prog_name, c->name, c->usage);
 	else
 		pr_err("%s: %s", cmd_name, msg);
-	return -EINVAL;
+	return CMD_USAGE;
 }
 
 int common_opt(int opt, const char *cmd_name)
@@ -97,7 +99,7 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 			print_help(about);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
-			printf("%s (appshot) trace ABI %d\n", prog, 1);
+			printf("%s (appshot) trace ABI %d\n", prog, APPSHOT_TRACE_ABI);
 			return 0;
 		} else {
 			pr_err("unknown option %s (try %s --help)", argv[i], prog);
@@ -129,7 +131,7 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
-	if (ret == -EINVAL)
+	if (ret == CMD_USAGE)
 		return 2;
 	return ret ? 1 : 0;
 }

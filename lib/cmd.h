@@ -19,8 +19,9 @@ extern const char *prog_name;
 /*
  * Parse the global options, run the command named by the first argument
  * and turn its result (0 or -errno) into an exit code: 0, 1, or 2 for a
- * usage error (-EINVAL from the command's own option parsing).
+ * usage error (CMD_USAGE, from usage_error()).
  */
+#define CMD_USAGE (-4096) /* no errno: a command line that makes no sense */
 int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int argc,
 	     char **argv);
 
@@ -32,10 +33,10 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 /*
  * The options every command takes (--json, -v, --help) and bad ones: 0 when
  * handled, or what the command returns: -ECANCELED after --help (the usage
- * is printed, exit 0), -EINVAL for an unknown option (reported).
+ * is printed, exit 0), CMD_USAGE for an unknown option (reported).
  */
 int common_opt(int opt, const char *cmd_name);
-/* Print a command's usage; returns -EINVAL for the caller to return. */
+/* Print a command's usage; returns CMD_USAGE for the caller to return. */
 int usage_error(const char *cmd_name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* APPSHOT_CMD_H */

@@ -48,6 +48,7 @@ snapshot() {
 	ls -A "$STATE_DIR/apps" 2>/dev/null
 	ls -A /sys/fs/cgroup/unified/appshot /sys/fs/cgroup/appshot 2>/dev/null | grep -v '^cgroup\.\|\.\(pressure\|stat\|local\)$'
 	[ -e /sys/fs/bpf/appshot ] && echo pins
+	ls -d /tmp/appshot-* 2>/dev/null
 }
 before=$(snapshot)
 
@@ -64,7 +65,7 @@ for t in "$OUT"/tests/unit/test_* "$OUT"/tests/integration/test_*; do
 	wanted "$t" "$@" && run_binary "$t"
 done
 
-# Nothing of the tests may stay: pins, cgroups, registry records, processes.
+# Nothing of the tests may stay: pins, cgroups, registry records, temp files, processes.
 leftover=""
 after=$(snapshot)
 if [ "$before" != "$after" ]; then

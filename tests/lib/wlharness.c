@@ -35,6 +35,10 @@ int wl_teardown(void **state)
 		run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", w->name, "--kill", NULL);
 		run_free(&r);
 	}
+	if (w->fg > 0) {
+		kill(w->fg, SIGKILL);
+		waitpid(w->fg, NULL, 0);
+	}
 	if (w->pid > 0) {
 		/* The workload and all it forked: its own process group. */
 		kill(-w->pid, SIGKILL);
@@ -132,12 +136,11 @@ void wl_start_run(struct wl *w, const char *extra, const char *workload, ...)
 	run_free(&r);
 }
 
-/* Run argv with stdin from in, stdout to out, stderr to the workload's log: its exit code. */
-static int run_stdio(struct wl *w, char **argv, int in, int out)
+/* Start argv with stdin from in, stdout to out, stderr to the workload's log. */
+static pid_t spawn_stdio(struct wl *w, char **argv, int in, int out)
 {
 	char log[PATH_MAX + 32];
 	pid_t pid;
-	int code;
 
 	snprintf(log, sizeof(log), "%s/workload.log", w->dir);
 	pid = fork();
@@ -154,12 +157,18 @@ static int run_stdio(struct wl *w, char **argv, int in, int out)
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	code = wait_status(pid, TEST_TIMEOUT_MS);
+	return pid;
+}
+
+/* Run argv as spawn_stdio: the test fails unless it exits 0. */
+static void run_stdio(struct wl *w, char **argv, int in, int out)
+{
+	int code = wait_status(spawn_stdio(w, argv, in, out), TEST_TIMEOUT_MS);
+
 	if (code != 0) {
 		wl_dump_log(w);
 		fail_msg("%s %s exited %d", argv[0], argv[1], code);
 	}
-	return code;
 }
 
 /* New pipes for the workload's stdio: ours in w, its ends in *in and *out. */
@@ -244,6 +253,28 @@ void wl_restore(struct wl *w, const char *image, const char *extra)
 	run_stdio(w, argv, in, out);
 	close(in);
 	close(out);
+}
+
+void wl_restore_fg(struct wl *w, const char *image)
+{
+	char dir[PATH_MAX + 64];
+	char *argv[] = { (char *)bin_path("appshot"), "restore", "-D", dir, NULL };
+	int in, out;
+
+	snprintf(dir, sizeof(dir), "%s/%s", w->dir, image);
+	stdio_pipes(w, &in, &out);
+	w->fg = spawn_stdio(w, argv, in, out);
+	close(in);
+	close(out);
+}
+
+int wl_restore_fg_wait(struct wl *w)
+{
+	int code = wait_status(w->fg, TEST_TIMEOUT_MS);
+
+	if (code >= 0)
+		w->fg = 0; /* else the teardown ends it */
+	return code;
 }
 
 void wl_start_plain(struct wl *w, const char *workload, ...)

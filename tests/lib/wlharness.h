@@ -17,6 +17,7 @@ struct wl {
 	int report; /* we read its reports here */
 	int go; /* and tell it to go on here */
 	pid_t pid; /* when started on its own: its pid */
+	pid_t fg; /* a foreground appshot restore still running */
 	struct json_object *cp; /* the last checkpoint's report */
 };
 
@@ -41,6 +42,12 @@ void wl_snapshot(struct wl *w, const char *image, const char *extra);
  * the workload talks on them from now on.
  */
 void wl_restore(struct wl *w, const char *image, const char *extra);
+/*
+ * appshot restore -D DIR/image without -d, left running in w->fg: it waits
+ * for the application and passes on its exit status (wl_restore_fg_wait).
+ */
+void wl_restore_fg(struct wl *w, const char *image);
+int wl_restore_fg_wait(struct wl *w);
 /* Read checkpoint cp's report into w->cp (fails the test after the time limit). */
 void wl_wait(struct wl *w, int cp);
 void wl_go(struct wl *w);

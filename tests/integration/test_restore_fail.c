@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Snapshot and restore when things are not as they should be: something
+ * appshot cannot save, images that are missing, truncated, corrupted or of
+ * another version, PIDs already taken, a file the image needs gone. Each
+ * gets a clear error and a non-zero exit, and leaves nothing behind: the
+ * application of a failed snapshot runs on, a failed restore leaves no
+ * process, registry record, cgroup or temp file. And a restore in the
+ * foreground passes on its application's exit status.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+#include "wlharness.h"
+
+static void expect_clean(const char *what)
+{
+	char why[512];
+
+	if (check_no_leftovers(why, sizeof(why)))
+		fail_msg("%s: %s", what, why);
+}
+
+/* appshot restore -d -D dir must fail with an error saying says, leaving all as it was. */
+static void restore_fails(const char *dir, const char *says, const char *what)
+{
+	struct run_result r;
+	char *before = appshot_state(), *after;
+
+	run_cmd(&r, bin_path("appshot"), "restore", "-d", "-D", dir, NULL);
+	after = appshot_state();
+	if (r.status != 1)
+		fail_msg("%s: restore exited %d, not 1: %s", what, r.status, r.err);
+	if (!strstr(r.err, says))
+		fail_msg("%s: restore does not say \"%s\": %s", what, says, r.err);
+	if (strncmp(r.err, "appshot: error: ", 16))
+		fail_msg("%s: the error does not come first: %s", what, r.err);
+	if (strcmp(before, after))
+		fail_msg("%s left something: before [%s] after [%s]", what, before, after);
+	run_free(&r);
+	free(before);
+	free(after);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static void copy_image(const char *from, const char *to)
+{
+	char cmd[3 * PATH_MAX];
+
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The first file in dir whose name starts with prefix. */
+static void find_record(const char *dir, const char *prefix, char *path, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	path[0] = 0;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(path, len, "%s/%s", dir, de->d_name);
+			break;
+		}
+	closedir(d);
+	if (!path[0])
+		fail_msg("no %s record in %s", prefix, dir);
+}
+
+static void poke(const char *path, off_t at, const void *bytes, size_t n)
+{
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, n, at), (ssize_t)n);
+	close(fd);
+}
+
+static void test_unsupported_io_uring(void **state)
+{
+	struct wl *w = *state;
+	struct run_result r;
+	char dir[PATH_MAX + 16];
+	struct stat st;
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_iouring", NULL);
+	wl_wait(w, 1);
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	run_cmd(&r, bin_path("appshot"), "snapshot", w->name, "-D", dir, NULL);
+	if (r.status != 1 || !strstr(r.err, "io_uring") || !strstr(r.err, "runs on untouched"))
+		fail_msg("snapshot of an io_uring user: exit %d: %s", r.status, r.err);
+	run_free(&r);
+	if (stat(dir, &st) == 0)
+		fail_msg("a failed snapshot left %s", dir);
+	/* it answers: neither frozen nor stopped, and finds itself as it was */
+	wl_go(w);
+	wl_wait(w, 2);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the application was changed by a failed snapshot");
+	}
+}
+
+static void test_bad_images(void **state)
+{
+	struct wl *w = *state;
+	char good[PATH_MAX + 16], bad[PATH_MAX + 16], rec[2 * PATH_MAX];
+	uint32_t version = 99;
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_process", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "good", NULL);
+	snprintf(good, sizeof(good), "%s/good", w->dir);
+
+	snprintf(bad, sizeof(bad), "%s/missing", w->dir);
+	restore_fails(bad, "missing", "a missing image");
+	snprintf(bad, sizeof(bad), "%s/empty", w->dir);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	restore_fails(bad, "empty", "an empty directory");
+
+	snprintf(bad, sizeof(bad), "%s/truncated", w->dir);
+	copy_image(good, bad);
+	find_record(bad, "pages", rec, sizeof(rec));
+	assert_int_equal(truncate(rec, 8192), 0);
+	restore_fails(bad, "pages", "a truncated pages record");
+
+	snprintf(bad, sizeof(bad), "%s/flipped", w->dir);
+	copy_image(good, bad);
+	find_record(bad, "core", rec, sizeof(rec));
+	poke(rec, 200, "\xff", 1);
+	restore_fails(bad, "checksum", "a flipped byte");
+
+	snprintf(bad, sizeof(bad), "%s/version", w->dir);
+	copy_image(good, bad);
+	find_record(bad, "manifest", rec, sizeof(rec));
+	poke(rec, 8, &version, sizeof(version));
+	restore_fails(bad, "version", "another format version");
+
+	/* and the image itself is good */
+	wl_restore(w, "good", NULL);
+	wl_go(w);
+	wl_wait(w, 2);
+	assert_true(jbool(w->cp, "ok"));
+}
+
+/* Restored in the PID namespace it came from, where its PID is in use again. */
+static void test_pids_taken(void **state)
+{
+	struct wl *w = *state;
+	char dir[PATH_MAX + 16];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, "--share-ns", "rs_process", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", "--leave-running");
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	restore_fails(dir, "taken", "a PID in use");
+	/* the original runs on as if nothing happened */
+	wl_go(w);
+	wl_wait(w, 2);
+	assert_true(jbool(w->cp, "ok"));
+}
+
+/* A file the image needs is gone: the restore fails half-way and undoes it all. */
+static void test_restore_fails_half_way(void **state)
+{
+	struct wl *w = *state;
+	char dir[PATH_MAX + 16], file[PATH_MAX + 16];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_files", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	snprintf(file, sizeof(file), "%s/wo", w->dir);
+	assert_int_equal(unlink(file), 0);
+	restore_fails(dir, "wo", "a file gone");
+	expect_clean("a restore failed half-way");
+}
+
+static void test_foreground_exit_status(void **state)
+{
+	struct wl *w = *state;
+	int code;
+
+	TESTLIB_REQUIRE();
+	setenv("WL_EXIT", "7", 1);
+	wl_start_stdio(w, NULL, "rs_process", "1", NULL);
+	unsetenv("WL_EXIT");
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	wl_restore_fg(w, "image");
+	wl_go(w);
+	wl_wait(w, 2);
+	assert_true(jbool(w->cp, "ok"));
+	code = wl_restore_fg_wait(w);
+	if (code != 7) {
+		wl_dump_log(w);
+		fail_msg("a foreground restore exited %d, its application 7", code);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,
+						wl_teardown),
+		cmocka_unit_test_setup_teardown(test_foreground_exit_status, wl_setup,
+						wl_teardown),
+	};
+
+	return cmocka_run_group_tests_name("restore failures", tests, testlib_setup,
+					   testlib_teardown);
+}
