@@ -11,6 +11,8 @@ static const struct cmd cmds[] = {
 	{ "restore", do_restore, "-D DIR [--aid NAME] [-d] [--json]",
 	  "bring an application back from its image; without -d, wait for it and pass on its exit "
 	  "status" },
+	{ "inspect", do_inspect, "DIR [--json]",
+	  "verify an image and show what it holds: processes, threads, memory, files, signals" },
 	{},
 };
 

@@ -97,6 +97,76 @@ static void test_files(void **state)
 	cycle_workload(*state, NULL, 2, "rs_files", NULL);
 }
 
+/* Whether array a (of strings) holds s. */
+static int holds(struct json_object *a, const char *s)
+{
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s))
+			return 1;
+	return 0;
+}
+
+/* An object in array a whose key has the string value v. */
+static struct json_object *find_by(struct json_object *a, const char *key, const char *v)
+{
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (!strcmp(jstr(json_object_array_get_idx(a, i), key), v))
+			return json_object_array_get_idx(a, i);
+	return NULL;
+}
+
+/* appshot inspect says what rs_signals left in its image; the image restores after. */
+static void test_inspect(void **state)
+{
+	struct wl *w = *state;
+	struct json_object *m, *p, *t, *act, *mem;
+	struct run_result r;
+	char dir[PATH_MAX + 16], pid[32];
+	uint64_t saved = 0;
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_signals", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	m = run_json(bin_path("appshot"), "inspect", "--json", dir, NULL);
+	assert_non_null(m);
+	assert_string_equal(jstr(m, "name"), w->name);
+	assert_int_equal(json_object_array_length(jkey(m, "processes")), 1);
+	p = json_object_array_get_idx(jkey(m, "processes"), 0);
+	assert_int_equal(jint(p, "pid"), jint(w->cp, "pid"));
+	assert_string_equal(jstr(p, "comm"), "rs_signals");
+	t = json_object_array_get_idx(jkey(p, "threads"), 0);
+	assert_non_null(t);
+	if (!holds(jkey(t, "blocked"), "SIGUSR1") || !holds(jkey(t, "pending"), "SIGRTMIN+2") ||
+	    !holds(jkey(jkey(p, "signals"), "pending"), "SIGUSR1"))
+		fail_msg("inspect does not show the blocked and pending signals: %s",
+			 json_object_to_json_string(p));
+	act = find_by(jkey(jkey(p, "signals"), "actions"), "signal", "SIGPIPE");
+	assert_non_null(act);
+	assert_string_equal(jstr(act, "action"), "ignore");
+	assert_non_null(find_by(jkey(jkey(p, "signals"), "actions"), "signal", "SIGWINCH"));
+	assert_string_equal(jstr(find_by(jkey(p, "files"), "kind", "external"), "access"), "r");
+	mem = jkey(p, "memory");
+	assert_non_null(find_by(mem, "kind", "stack"));
+	for (size_t i = 0; i < json_object_array_length(mem); i++)
+		saved += jint(json_object_array_get_idx(mem, i), "saved");
+	assert_int_equal(saved, jint(p, "memory_saved"));
+	assert_true(saved > 0);
+	json_object_put(m);
+	/* the same, for a person */
+	run_cmd(&r, bin_path("appshot"), "inspect", dir, NULL);
+	assert_int_equal(r.status, 0);
+	snprintf(pid, sizeof(pid), "process %lld (rs_signals)", (long long)jint(w->cp, "pid"));
+	if (!strstr(r.out, pid) || !strstr(r.out, "all verified") || !strstr(r.out, "SIGRTMIN+2"))
+		fail_msg("inspect's text says too little:\n%s", r.out);
+	run_free(&r);
+	wl_restore(w, "image", NULL);
+	wl_go(w);
+	wl_wait(w, 2);
+	assert_true(jbool(w->cp, "ok"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +180,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_busy, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_signals, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_files, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_inspect, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("restore", tests, testlib_setup, testlib_teardown);

@@ -52,6 +52,17 @@ static void restore_fails(const char *dir, const char *says, const char *what)
 		;
 }
 
+/* appshot inspect of a bad image fails the same way. */
+static void inspect_fails(const char *dir, const char *says, const char *what)
+{
+	struct run_result r;
+
+	run_cmd(&r, bin_path("appshot"), "inspect", dir, NULL);
+	if (r.status != 1 || !strstr(r.err, says) || r.out[0])
+		fail_msg("%s: inspect exited %d: %s%s", what, r.status, r.out, r.err);
+	run_free(&r);
+}
+
 static void copy_image(const char *from, const char *to)
 {
 	char cmd[3 * PATH_MAX];
@@ -125,29 +136,34 @@ static void test_bad_images(void **state)
 	wl_snapshot(w, "good", NULL);
 	snprintf(good, sizeof(good), "%s/good", w->dir);
 
-	snprintf(bad, sizeof(bad), "%s/missing", w->dir);
-	restore_fails(bad, "missing", "a missing image");
+	snprintf(bad, sizeof(bad), "%s/gone", w->dir);
+	restore_fails(bad, "no image at", "a missing image");
+	inspect_fails(bad, "no image at", "a missing image");
 	snprintf(bad, sizeof(bad), "%s/empty", w->dir);
 	assert_int_equal(mkdir(bad, 0700), 0);
-	restore_fails(bad, "empty", "an empty directory");
+	restore_fails(bad, "not an appshot image", "an empty directory");
+	inspect_fails(bad, "not an appshot image", "an empty directory");
 
 	snprintf(bad, sizeof(bad), "%s/truncated", w->dir);
 	copy_image(good, bad);
 	find_record(bad, "pages", rec, sizeof(rec));
 	assert_int_equal(truncate(rec, 8192), 0);
-	restore_fails(bad, "pages", "a truncated pages record");
+	restore_fails(bad, "truncated or damaged", "a truncated pages record");
+	inspect_fails(bad, "truncated or damaged", "a truncated pages record");
 
 	snprintf(bad, sizeof(bad), "%s/flipped", w->dir);
 	copy_image(good, bad);
 	find_record(bad, "core", rec, sizeof(rec));
 	poke(rec, 200, "\xff", 1);
 	restore_fails(bad, "checksum", "a flipped byte");
+	inspect_fails(bad, "checksum", "a flipped byte");
 
 	snprintf(bad, sizeof(bad), "%s/version", w->dir);
 	copy_image(good, bad);
 	find_record(bad, "manifest", rec, sizeof(rec));
 	poke(rec, 8, &version, sizeof(version));
-	restore_fails(bad, "version", "another format version");
+	restore_fails(bad, "image format 99", "another format version");
+	inspect_fails(bad, "image format 99", "another format version");
 
 	/* and the image itself is good */
 	wl_restore(w, "good", NULL);
