@@ -22,13 +22,14 @@
 #include <json-c/json.h>
 
 #include "image.h"
+#include "progress.h"
 
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
 	uint64_t mem_bytes; /* memory written */
 	int objects; /* objects so far */
-	int progress; /* show progress on the terminal */
+	struct progress progress; /* on a terminal */
 };
 
 /* One process, threads stopped: fills *core. */

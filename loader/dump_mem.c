@@ -20,7 +20,7 @@
 #include "log.h"
 
 #define PAGE 4096ul
-#define CHUNK (4ul << 20)
+#define CHUNK (512ul << 10) /* a buffer's pages each cost a fault: kept small */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 #define PM_FILE (1ull << 61)
@@ -139,6 +139,7 @@ int dump_copy(struct dump *d, pid_t pid, int mem_fd, unsigned long start, size_t
 			first = o;
 		done += n;
 		d->mem_bytes += n;
+		progress_add(&d->progress, n);
 	}
 	*off = first;
 	return 0;
@@ -254,6 +255,7 @@ static int dump_object_contents(struct dump *d, int fd, uint64_t size, struct js
 				goto out;
 			json_object_array_add(runs, run(at / PAGE, n / PAGE, off));
 			d->mem_bytes += n;
+			progress_add(&d->progress, n);
 			at += n;
 		}
 		data = hole;

@@ -92,6 +92,7 @@ int do_snapshot(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'l' },
+		{ "no-sync", no_argument, NULL, 'S' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -103,7 +104,7 @@ int do_snapshot(int argc, char **argv)
 	struct app_record rec;
 	pid_t *pids = NULL, *tids = NULL;
 	size_t npids = 0, ntids = 0, seized = 0;
-	int c, r, err, leave = 0, frozen = 0, image_started = 0, vpid;
+	int c, r, err, leave = 0, sync = 1, frozen = 0, image_started = 0, vpid;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	char recname[32];
 
@@ -114,6 +115,9 @@ int do_snapshot(int argc, char **argv)
 			break;
 		case 'l':
 			leave = 1;
+			break;
+		case 'S':
+			sync = 0;
 			break;
 		default:
 			r = common_opt(c, "snapshot");
@@ -149,6 +153,7 @@ int do_snapshot(int argc, char **argv)
 	err = image_create(&d.w, dir);
 	if (err)
 		goto out;
+	d.w.sync = sync;
 	image_started = 1;
 
 	/* Quiesce: frozen, then every thread stopped under ptrace. */
@@ -179,12 +184,13 @@ int do_snapshot(int argc, char **argv)
 	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	frozen = 0;
 
-	d.progress = isatty(2) && !json_output;
+	progress_start(&d.progress, "snapshot", 0);
 	err = image_pages_open(&d.w, &d.pages);
 	if (!err)
 		err = dump_process(&d, pids[0], tids, ntids, &core);
 	if (!err)
 		err = image_pages_close(&d.w, &d.pages);
+	progress_end(&d.progress);
 	if (err)
 		goto undo;
 	vpid = json_object_object_get_ex(core, "pid", &v) ? json_object_get_int(v) : pids[0];
@@ -213,7 +219,7 @@ int do_snapshot(int argc, char **argv)
 		js_str(o, "dir", dir);
 		js_u64(o, "threads", ntids);
 		js_u64(o, "memory_bytes", d.mem_bytes);
-		js_u64(o, "ms", (now_ns(CLOCK_MONOTONIC) - t0) / 1000000);
+		js_u64(o, "us", (now_ns(CLOCK_MONOTONIC) - t0) / 1000);
 		js_bool(o, "left_running", leave);
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
@@ -221,9 +227,10 @@ int do_snapshot(int argc, char **argv)
 		char size[32];
 
 		human_size(d.mem_bytes, size, sizeof(size));
-		printf("snapshot of %s written to %s: 1 process, %zu threads, %s of memory, %.1f ms; "
+		printf("snapshot of %s written to %s: 1 process, %zu thread%s, %s of memory, %.1f ms; "
 		       "%s\n",
-		       name, dir, ntids, size, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		       name, dir, ntids, ntids == 1 ? "" : "s", size,
+		       (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 		       leave ? "it runs on" : "it is stopped");
 	}
 	goto out;

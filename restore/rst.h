@@ -19,6 +19,7 @@
 #include <sys/user.h>
 
 #include "image.h"
+#include "progress.h"
 #include "remote.h"
 
 #define RST_RLIMITS 16
@@ -124,6 +125,7 @@ struct rst_proc {
 	/* service fds in the restored process while it is being restored */
 	int service_base; /* above every fd of the image's: pages, channel, stdio, objects */
 	uint64_t pages_off; /* where the pages payload starts in the pages record */
+	struct progress progress; /* memory filled, on a terminal */
 };
 
 /* rst_image.c: parse and check a core record; -EBADMSG (said) if it is not right. */

@@ -187,11 +187,20 @@ static long open_in(struct remote *r, struct open_file *cache, size_t *ncache, c
 	return fd;
 }
 
+#define POPULATE_MIN 8 /* pages: below, one more syscall costs more than it saves */
+
 /* pread the image's pages of [addr, addr + pages) from off in the pages payload. */
 static int fill(struct rst_proc *p, struct remote *r, uint64_t addr, uint64_t npages, uint64_t off)
 {
 	uint64_t done = 0, len = npages * PAGE;
 
+	/*
+	 * Fault the pages in first, all in one call: far cheaper than pread
+	 * faulting them one by one. Only a speed-up: kernels before 5.14 say
+	 * EINVAL, and pread faults them then.
+	 */
+	if (npages >= POPULATE_MIN)
+		SYS(r, SYS_madvise, addr, len, MADV_POPULATE_WRITE, 0, 0, 0);
 	while (done < len) {
 		long n = SYS(r, SYS_pread64, p->service_base, addr + done, len - done,
 			     p->pages_off + off + done, 0, 0);
@@ -201,8 +210,24 @@ static int fill(struct rst_proc *p, struct remote *r, uint64_t addr, uint64_t np
 		if (n == 0)
 			return -EIO;
 		done += n;
+		progress_add(&p->progress, n);
 	}
 	return 0;
+}
+
+/* The memory the image holds for the process's areas and shared objects. */
+static uint64_t saved_bytes(const struct rst_proc *p)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < p->nvmas; i++)
+		for (size_t k = 0; k < p->vmas[i].nruns; k++)
+			pages += p->vmas[i].runs[k].npages;
+	for (size_t i = 0; i < p->nobjects; i++)
+		if (!strcmp(p->objects[i].kind, "shmem"))
+			for (size_t k = 0; k < p->objects[i].nruns; k++)
+				pages += p->objects[i].runs[k].npages;
+	return pages * PAGE;
 }
 
 static int advise(struct remote *r, const struct rst_vma *v)
@@ -388,6 +413,7 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 
 	if (!cache)
 		return -ENOMEM;
+	progress_start(&p->progress, "restore", saved_bytes(p));
 	err = forget_rseq(r);
 	if (!err)
 		err = current_specials(r->tid, sp, &nsp);
@@ -445,6 +471,7 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 			p->objects[i].fd = -1;
 		}
 out:
+	progress_end(&p->progress);
 	free(cache);
 	return err;
 }
