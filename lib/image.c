@@ -17,7 +17,11 @@
 
 #define MANIFEST "manifest"
 #define PAGES "pages"
-#define CHUNK (4u << 20)
+/*
+ * Reads and checksums go through a buffer this big: small, as every page
+ * of a new buffer costs a fault, and faults are dear on some machines.
+ */
+#define CHUNK (256u << 10)
 
 static const char *const type_names[] = {
 	[REC_MANIFEST] = "manifest", [REC_CORE] = "core", [REC_PAGES] = "pages", [REC_BLOB] = "blob",
@@ -120,6 +124,7 @@ int image_create(struct image_writer *w, const char *dir)
 		return err;
 	}
 	w->records = json_object_new_array();
+	w->sync = 1;
 	return 0;
 }
 
@@ -138,9 +143,9 @@ static int add_record(struct image_writer *w, const char *name, enum image_rec_t
 	return 0;
 }
 
-/* One record file: header then payload, fsynced. */
+/* One record file: header then payload, fsynced if sync. */
 static int write_record(const char *dir, const char *name, enum image_rec_type type,
-			const void *payload, size_t len, uint64_t *checksum)
+			const void *payload, size_t len, uint64_t *checksum, int sync)
 {
 	struct image_hdr h = { .format = IMAGE_FORMAT, .type = type,
 			       .payload_off = sizeof(h), .payload_len = len };
@@ -156,7 +161,7 @@ static int write_record(const char *dir, const char *name, enum image_rec_type t
 	err = full_write(fd, &h, sizeof(h));
 	if (!err)
 		err = full_write(fd, payload, len);
-	if (!err && fsync(fd))
+	if (!err && sync && fsync(fd))
 		err = -errno;
 	close(fd);
 	if (checksum)
@@ -172,7 +177,7 @@ int image_write_json(struct image_writer *w, const char *name, enum image_rec_ty
 	uint64_t sum;
 	int err;
 
-	err = write_record(w->tmp, name, type, s, len, &sum);
+	err = write_record(w->tmp, name, type, s, len, &sum, w->sync);
 	if (err) {
 		pr_err("cannot write %s/%s: %s", w->tmp, name, strerror(-err));
 		return err;
@@ -183,7 +188,7 @@ int image_write_json(struct image_writer *w, const char *name, enum image_rec_ty
 int image_write_blob(struct image_writer *w, const char *name, const void *data, size_t len)
 {
 	uint64_t sum;
-	int err = write_record(w->tmp, name, REC_BLOB, data, len, &sum);
+	int err = write_record(w->tmp, name, REC_BLOB, data, len, &sum, w->sync);
 
 	if (err) {
 		pr_err("cannot write %s/%s: %s", w->tmp, name, strerror(-err));
@@ -211,6 +216,7 @@ int image_pages_open(struct image_writer *w, struct image_pages *p)
 		return err;
 	}
 	p->state = st;
+	p->sync = w->sync;
 	return 0;
 }
 
@@ -245,7 +251,7 @@ int image_pages_close(struct image_writer *w, struct image_pages *p)
 	h.checksum = XXH3_64bits_digest(p->state);
 	memcpy(first, &h, sizeof(h));
 	/* The header page last: a pages file cut short has a bad one. */
-	if (pwrite(p->fd, first, sizeof(first), 0) != sizeof(first) || fsync(p->fd))
+	if (pwrite(p->fd, first, sizeof(first), 0) != sizeof(first) || (p->sync && fsync(p->fd)))
 		err = errno ? -errno : -EIO;
 	close(p->fd);
 	p->fd = -1;
@@ -276,6 +282,27 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
+static void sync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
 int image_commit(struct image_writer *w, struct json_object *meta)
 {
 	struct json_object *m = json_object_new_object();
@@ -289,14 +316,14 @@ int image_commit(struct image_writer *w, struct json_object *meta)
 	w->records = NULL;
 	/* The manifest lists the others; its own header holds its checksum. */
 	s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
-	err = write_record(w->tmp, MANIFEST, REC_MANIFEST, s, strlen(s), NULL);
+	err = write_record(w->tmp, MANIFEST, REC_MANIFEST, s, strlen(s), NULL, w->sync);
 	json_object_put(m);
 	if (err) {
 		pr_err("cannot write the manifest of %s: %s", w->dir, strerror(-err));
 		goto fail;
 	}
 	/* The directory's entries are on disk before it takes its name. */
-	fd = open(w->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = w->sync ? open(w->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
@@ -307,6 +334,8 @@ int image_commit(struct image_writer *w, struct json_object *meta)
 		pr_perror("cannot move the image into %s", w->dir);
 		goto fail;
 	}
+	if (w->sync)
+		sync_parent(w->dir); /* and its name too */
 	return 0;
 fail:
 	image_abort(w);
@@ -371,12 +400,12 @@ static int check_header(const char *dir, const char *name, int fd, uint32_t type
 /* The checksum of a file's payload, read in chunks. */
 static int payload_checksum(int fd, const struct image_hdr *h, uint64_t *sum)
 {
+	static char buf[CHUNK]; /* faulted in once, by the first record */
 	XXH3_state_t *st = XXH3_createState();
-	char *buf = malloc(CHUNK);
 	uint64_t done = 0;
 	int err = 0;
 
-	if (!st || !buf) {
+	if (!st) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -393,7 +422,6 @@ static int payload_checksum(int fd, const struct image_hdr *h, uint64_t *sum)
 	*sum = XXH3_64bits_digest(st);
 out:
 	XXH3_freeState(st);
-	free(buf);
 	return err;
 }
 

@@ -42,9 +42,14 @@ struct image_writer {
 	char dir[PATH_MAX - 64]; /* where the image will be */
 	char tmp[PATH_MAX]; /* where it is written meanwhile */
 	struct json_object *records;
+	int sync; /* fsync everything before the image takes its name (the default) */
 };
 
-/* Start an image at dir, which must not exist or be empty. */
+/*
+ * Start an image at dir, which must not exist or be empty. It is synced to
+ * disk unless w->sync is cleared after this: then it is as atomic (never
+ * used unless whole and verified) but may not survive a power failure.
+ */
 int image_create(struct image_writer *w, const char *dir);
 int image_write_json(struct image_writer *w, const char *name, enum image_rec_type type,
 		     struct json_object *o);
@@ -55,6 +60,7 @@ struct image_pages {
 	int fd;
 	uint64_t len;
 	void *state; /* XXH3 streaming state */
+	int sync;
 };
 
 int image_pages_open(struct image_writer *w, struct image_pages *p);

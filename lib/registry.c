@@ -4,7 +4,9 @@
  *   DIR/lock             flock()ed by every command that changes applications
  *   DIR/next-aid         the next number to hand out
  *   DIR/apps/NAME.json   one record per application
- * Files are written atomically (temp, fsync, rename).
+ * Files are replaced atomically (temp, rename), without fsync: they describe
+ * running applications, which a power failure ends anyway; next-aid only
+ * has to grow while the machine is up.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -195,7 +197,7 @@ static int write_record(const struct registry *r, const struct app_record *rec)
 	err = app_path(r, rec->name, path, sizeof(path));
 	if (!err) {
 		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-		err = write_file_atomic(path, s, strlen(s), 0600);
+		err = write_file_replace(path, s, strlen(s), 0600);
 		if (err)
 			pr_err("cannot write %s: %s", path, strerror(-err));
 	}
@@ -250,7 +252,7 @@ int registry_add(struct registry *r, struct app_record *rec,
 	/* The counter is on disk before its number is used anywhere. */
 	snprintf(buf, sizeof(buf), "%u\n", next + 1);
 	snprintf(path, sizeof(path), "%s/next-aid", r->dir);
-	err = write_file_atomic(path, buf, strlen(buf), 0600);
+	err = write_file_replace(path, buf, strlen(buf), 0600);
 	if (err) {
 		pr_err("cannot write %s: %s", path, strerror(-err));
 		return err;

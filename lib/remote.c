@@ -194,6 +194,7 @@ static long step_syscall(struct remote *r, long nr, const unsigned long *a, pid_
 	unsigned long msg;
 	int status, err;
 
+	r->calls++;
 	regs.rip = r->sysip;
 	regs.rax = nr;
 	regs.orig_rax = -1; /* not in a syscall: nothing to restart */

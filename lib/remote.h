@@ -35,6 +35,7 @@ struct remote {
 	unsigned long sysip; /* a syscall instruction in the thread's vdso */
 	unsigned long scratch; /* a page of ours in the thread's memory, or 0 */
 	size_t scratch_len;
+	unsigned long calls; /* syscalls run so far */
 };
 
 /* Start working on a stopped thread: save its state, block its signals. */

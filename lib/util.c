@@ -52,7 +52,7 @@ int write_file(const char *path, const char *s)
 	return err;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode, int sync)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
 	int fd, err = 0;
@@ -62,7 +62,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd))
+	if (write(fd, data, len) != (ssize_t)len || (sync && fsync(fd)))
 		err = errno ? -errno : -EIO;
 	if (close(fd) && !err)
 		err = -errno;
@@ -74,7 +74,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (slash) {
+	if (sync && slash) {
 		*slash = 0;
 		fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -83,6 +83,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		}
 	}
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, 1);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, 0);
 }
 
 int mkdir_p(const char *path, mode_t mode)

@@ -15,6 +15,11 @@ ssize_t read_file(const char *path, char *buf, size_t len);
 int write_file(const char *path, const char *s);
 /* Write data to path atomically: temp file, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * The same without fsync: a reader sees the old file or the new one, never
+ * a mix, but after a power failure either may be there.
+ */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* mkdir -p with the given mode for the directories it creates. */
 int mkdir_p(const char *path, mode_t mode);
 /* Parse a decimal pid; -EINVAL unless the whole string is a positive number. */

@@ -277,8 +277,9 @@ static void print_restored(const struct app_record *rec, const struct rst_proc *
 		human_size(mem, size, sizeof(size));
 		fprintf(detach ? stdout : stderr,
 			"application %s (aid %u) restored from %s: pid %d (system pid %d), %zu "
-			"threads, %s of memory, %.1f ms\n",
-			rec->name, rec->aid, dir, p->pid, sys_pid, p->nthreads, size, ns / 1e6);
+			"thread%s, %s of memory, %.1f ms\n",
+			rec->name, rec->aid, dir, p->pid, sys_pid, p->nthreads,
+			p->nthreads == 1 ? "" : "s", size, ns / 1e6);
 	}
 	fflush(stdout);
 }
@@ -340,6 +341,7 @@ out:
 static int take_over(struct rst_proc *p, pid_t sys_pid)
 {
 	struct remote r;
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
 	int err = ptrace_seize_stop(sys_pid);
 
 	if (err) {
@@ -352,8 +354,12 @@ static int take_over(struct rst_proc *p, pid_t sys_pid)
 		return err;
 	}
 	err = rst_memory(p, &r);
+	pr_debug("restore: memory in %.2f ms, %lu syscalls", (now_ns(CLOCK_MONOTONIC) - t) / 1e6,
+		 r.calls);
 	if (!err)
 		err = rst_threads(p, &r);
+	pr_debug("restore: threads and state in %.2f ms, %lu syscalls",
+		 (now_ns(CLOCK_MONOTONIC) - t) / 1e6, r.calls);
 	remote_forget(&r);
 	return err;
 }
@@ -401,6 +407,12 @@ static void release(const struct app_record *rec, const struct rst_proc *p)
 		cgroup_freeze(rec->cgroup, 0, FREEZE_TIMEOUT_MS);
 }
 
+/* With -v: where a restore's time goes. */
+static void phase(uint64_t t0, const char *what)
+{
+	pr_debug("restore: %s by %.2f ms", what, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+}
+
 int do_restore(int argc, char **argv)
 {
 	struct app_record rec = { .mode = APP_RESTORE };
@@ -427,6 +439,7 @@ int do_restore(int argc, char **argv)
 	err = image_open(&im, o.dir);
 	if (err)
 		return err;
+	phase(t0, "image verified");
 	err = check_image(&im, o.dir, core_name, sizeof(core_name), &rec.own_ns, image_name,
 			  sizeof(image_name));
 	if (err)
@@ -441,6 +454,7 @@ int do_restore(int argc, char **argv)
 	err = rst_parse(core, pages_len, &p);
 	if (err)
 		goto out;
+	phase(t0, "image read");
 	p.pages_off = pages_off;
 	if (!rec.own_ns) {
 		err = check_pids_free(&p);
@@ -468,15 +482,18 @@ int do_restore(int argc, char **argv)
 		goto out;
 	}
 	err = app_tracer_ready(&tr);
+	phase(t0, "tracer ready");
 	if (!err)
 		err = app_register(&reg, &tr, &rec, level, 0, 0);
 	if (err)
 		goto out;
 	registered = 1;
+	phase(t0, "registered");
 
 	if (!o.detach && !rec.own_ns)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	err = make_processes(&p, &rec, pages_fd, &first, &sys_pid, &chan);
+	phase(t0, "processes made");
 	if (!err)
 		err = take_over(&p, sys_pid);
 	if (chan >= 0)
@@ -485,10 +502,12 @@ int do_restore(int argc, char **argv)
 		rec.root = first;
 		err = registry_update(&reg, &rec);
 	}
+	phase(t0, "recorded");
 	if (!err)
 		err = adopt(&tr, &rec, &p, first);
 	if (err)
 		goto out;
+	phase(t0, "adopted by the tracer");
 	release(&rec, &p);
 	registered = 0;
 	print_restored(&rec, &p, sys_pid, o.dir, now_ns(CLOCK_MONOTONIC) - t0, o.detach);
