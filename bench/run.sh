@@ -22,7 +22,7 @@ TAG=bench-$$
 TMP=$(mktemp -d /tmp/appshot-bench.XXXXXX)
 
 cleanup() {
-	for a in "$TAG-other" "$TAG-burst"; do
+	for a in "$TAG-other" "$TAG-burst" "$TAG-keep" "$TAG-mem-"{small,4threads,64MiB,256MiB,1GiB}; do
 		"$B/appshot-trace" detach --aid "$a" --kill >/dev/null 2>&1 || true
 	done
 	rm -rf "$TMP"
@@ -101,3 +101,60 @@ read -r delivered _ lost _ < <(grep -E '^[0-9]+ events' "$TMP/watch.err" | tr -d
 awk -v r="$rate" -v ns="$ns" -v d="$delivered" -v l="$lost" 'BEGIN {
 	printf "  produced   %10.0f events/s (%.2f s)\n", r, ns / 1e9
 	printf "  delivered  %10d\n  lost       %10d (%.2f%%)\n", d, l, 100 * l / (d + l) }'
+
+echo
+echo "== snapshot and restore (ms, median of 3: appshot's own time / wall time of the command)"
+rate() { sed -n "s/^$1 //p" "$TMP/limits"; }
+mc=$(rate memcpy_gibs)
+vm=$(rate process_vm_readv_gibs)
+pop=$(rate populate_gibs)
+dd if=/dev/zero of="$TMP/dd" bs=1M count=256 conv=fsync 2>"$TMP/dd.err"
+disk=$(awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") t = $(i - 1); print 0.25 / t }' "$TMP/dd.err")
+rm -f "$TMP/dd"
+printf '  %-17s %7s %7s %17s %15s %17s  %7s %7s %7s %7s\n' "" memory image "snapshot synced" \
+	"--no-sync" "restore" memcpy readv fault disk
+# cycle NAME MIB THREADS: bench_mem snapshotted (synced, then --no-sync) and restored, 3 times each
+cycle() {
+	local name=$1 mib=$2 threads=$3 app="$TAG-mem-${1//[ ,]/}" bytes=0 img=0 mode
+	local s=() sw=() n=() nw=() r=() rw=()
+	for round in 1 2 3 4 5 6; do
+		mode=; [ "$round" -gt 3 ] && mode=--no-sync
+		rm -rf "$TMP/img"
+		"$B/appshot" run -d --aid "$app" -- "$L/bench_mem" "$mib" "$threads" \
+			>"$TMP/mem.out" 2>/dev/null </dev/null
+		for _ in $(seq 1200); do grep -q ready "$TMP/mem.out" && break; sleep 0.05; done
+		t=$(ms)
+		"$B/appshot" --json snapshot "$app" $mode -D "$TMP/img" >"$TMP/snap.json"
+		t=$(( ($(ms) - t) / 1000 ))
+		us=$(sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$TMP/snap.json")
+		if [ -z "$mode" ]; then s+=("$us") sw+=("$t"); else n+=("$us") nw+=("$t"); fi
+		bytes=$(sed -n 's/.*"memory_bytes":\([0-9]*\).*/\1/p' "$TMP/snap.json")
+		img=$(du -sb "$TMP/img" | cut -f1)
+		t=$(ms)
+		"$B/appshot" --json restore -d -D "$TMP/img" >"$TMP/rst.json" </dev/null
+		rw+=($(( ($(ms) - t) / 1000 )))
+		r+=($(sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$TMP/rst.json"))
+		"$B/appshot-trace" detach --aid "$app" --kill >/dev/null
+	done
+	med() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+	awk -v n="$name" -v b="$bytes" -v i="$img" -v s="$(med "${s[@]}")" -v sw="$(med "${sw[@]}")" \
+	    -v ns="$(med "${n[@]}")" -v nw="$(med "${nw[@]}")" -v r="$(med "${r[@]}")" \
+	    -v rw="$(med "${rw[@]}")" -v mc="$mc" -v vm="$vm" -v pop="$pop" -v disk="$disk" 'BEGIN {
+		g = 1024 * 1024 * 1024
+		printf "  %-17s %6.1fM %6.1fM %7.1f / %7.1f %6.1f / %6.1f %7.1f / %7.1f  %7.2f %7.2f %7.2f %7.1f\n",
+			n, b / 1048576, i / 1048576, s / 1e3, sw / 1e3, ns / 1e3, nw / 1e3, r / 1e3, rw / 1e3,
+			b / (mc * g) * 1e3, b / (vm * g) * 1e3, b / (pop * g) * 1e3, b / (disk * g) * 1e3 }'
+}
+# the tracer stays loaded (it follows this one): restore times do not include loading it
+"$B/appshot" run -d --aid "$TAG-keep" -- /bin/sleep 3600 >/dev/null </dev/null
+cycle "small" 3 1
+cycle "small, 4 threads" 3 4
+cycle "64 MiB" 64 1
+cycle "256 MiB" 256 1
+cycle "1 GiB" 1024 1
+"$B/appshot-trace" detach --aid "$TAG-keep" --kill >/dev/null
+echo "  memcpy, readv, fault, disk: the same memory at this machine's rates measured in this"
+echo "  run: memcpy, process_vm_readv, faulting fresh pages in (MADV_POPULATE_WRITE, which a"
+echo "  restore must do) and writing to disk with fsync (which a synced snapshot must do)."
+printf '  fork+exec+exit of /bin/true: %s us, the floor for starting any process\n' "$(rate fork_exec_exit_us)"
+echo "  targets: small restore under 4 ms; 1 GiB snapshot and restore each under 300 ms"
