@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The applications' cgroups: create, list, move, freeze, kill, remove. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +144,8 @@ static void sleep_ms(int ms)
 int cgroup_freeze(const char *path, int frozen, int timeout_ms)
 {
 	char file[PATH_MAX], buf[512], want[16];
-	int err;
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000ull;
+	int err, fd, left_ms;
 
 	snprintf(file, sizeof(file), "%s/cgroup.freeze", path);
 	err = write_file(file, frozen ? "1" : "0");
@@ -149,12 +153,30 @@ int cgroup_freeze(const char *path, int frozen, int timeout_ms)
 		return err;
 	snprintf(file, sizeof(file), "%s/cgroup.events", path);
 	snprintf(want, sizeof(want), "frozen %d", frozen);
-	for (int waited = 0; waited <= timeout_ms; waited++) {
-		if (read_file(file, buf, sizeof(buf)) > 0 && strstr(buf, want))
-			return 0;
-		sleep_ms(1);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* the kernel says when cgroup.events changes: POLLPRI, no polling loop */
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLPRI };
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, want))
+				break;
+		}
+		if (now >= deadline) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		/* a change that fell between the read and the poll is seen 10 ms late at most */
+		left_ms = (deadline - now) / 1000000 + 1;
+		poll(&p, 1, left_ms < 10 ? left_ms : 10);
 	}
-	return -ETIMEDOUT;
+	close(fd);
+	return 0;
 }
 
 int cgroup_kill(const char *path)

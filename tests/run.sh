@@ -21,9 +21,10 @@ count() { # count LOG PATTERN: the number cmocka printed on that summary line
 }
 
 run_binary() {
-	local t=$1 name log rc p f s
+	local t=$1 name log rc p f s start
 	name=${t#"$OUT"/tests/}
 	log=$(mktemp)
+	start=$SECONDS
 	timeout --kill-after=10 900 "$t" >"$log" 2>&1
 	rc=$?
 	p=$(count "$log" PASSED); f=$(count "$log" FAILED); s=$(count "$log" SKIPPED)
@@ -33,7 +34,8 @@ run_binary() {
 		echo "  $name: exited $rc"
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	printf '%-32s %3d passed %3d failed %3d skipped\n' "$name" "$p" "$f" "$s"
+	printf '%-32s %3d passed %3d failed %3d skipped %5ds\n' "$name" "$p" "$f" "$s" \
+		$((SECONDS - start))
 	if [ "$f" -ne 0 ]; then
 		failures+=("$name")
 		sed 's/^/    | /' "$log"
@@ -48,7 +50,7 @@ snapshot() {
 	ls -A "$STATE_DIR/apps" 2>/dev/null
 	ls -A /sys/fs/cgroup/unified/appshot /sys/fs/cgroup/appshot 2>/dev/null | grep -v '^cgroup\.\|\.\(pressure\|stat\|local\)$'
 	[ -e /sys/fs/bpf/appshot ] && echo pins
-	ls -d /tmp/appshot-* 2>/dev/null
+	ls -d /tmp/appshot-* 2>/dev/null | grep -vxF "$STATE_DIR"
 }
 before=$(snapshot)
 
@@ -69,7 +71,12 @@ done
 leftover=""
 after=$(snapshot)
 if [ "$before" != "$after" ]; then
-	leftover="$leftover $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | tr '\n' ' ');"
+	# (no process substitution: /dev/fd may be missing, as in make vmtest's guest)
+	b=$(mktemp) a=$(mktemp)
+	echo "$before" >"$b"
+	echo "$after" >"$a"
+	leftover="$leftover $(diff "$b" "$a" | grep '^[<>]' | tr '\n' ' ');"
+	rm -f "$b" "$a"
 fi
 if pgrep -f "$APPSHOT_WORKLOADS/" >/dev/null; then
 	leftover="$leftover workload processes;"

@@ -97,6 +97,32 @@ static void test_files(void **state)
 	cycle_workload(*state, NULL, 2, "rs_files", NULL);
 }
 
+/*
+ * An application adopted with appshot-trace attach (a multi-threaded
+ * process busy in its loops, started by us), snapshotted with --no-sync and
+ * restored, twice: it needs its own PIDs back in our PID namespace.
+ */
+static void test_attached_no_sync(void **state)
+{
+	struct wl *w = *state;
+	char image[32];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio_attached(w, "rs_threads", "2", NULL);
+	for (int i = 1; i <= 2; i++) {
+		wl_wait(w, i);
+		snprintf(image, sizeof(image), "image-%d", i);
+		wl_snapshot(w, image, "--no-sync");
+		wl_restore(w, image, NULL);
+		wl_go(w);
+	}
+	wl_wait(w, 3);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("rs_threads found its state changed after an attached restore");
+	}
+}
+
 /* Whether array a (of strings) holds s. */
 static int holds(struct json_object *a, const char *s)
 {
@@ -181,6 +207,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signals, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_files, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_inspect, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_attached_no_sync, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("restore", tests, testlib_setup, testlib_teardown);

@@ -148,6 +148,7 @@ static pid_t spawn_stdio(struct wl *w, char **argv, int in, int out)
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
+		setpgid(0, 0); /* a group of its own: the teardown ends it whole */
 		dup2(in, 0);
 		dup2(out, 1);
 		if (fd >= 0)
@@ -218,6 +219,35 @@ void wl_start_stdio(struct wl *w, const char *extra, const char *workload, ...)
 	close(out);
 }
 
+void wl_start_stdio_attached(struct wl *w, const char *workload, ...)
+{
+	char *argv[32], pid[16];
+	struct run_result r;
+	int in, out;
+	va_list ap;
+
+	snprintf(w->name, sizeof(w->name), "%s", unique_name("wl"));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/appshot-%s", w->name);
+	assert_int_equal(mkdir(w->dir, 0700), 0);
+	setenv("WL_REPORT_FD", "1", 1);
+	setenv("WL_WAIT_FD", "0", 1);
+	setenv("WL_DIR", w->dir, 1);
+	stdio_pipes(w, &in, &out);
+	argv[0] = (char *)workload_path(workload);
+	va_start(ap, workload);
+	collect_args(argv, 1, 32, ap);
+	va_end(ap);
+	w->pid = spawn_stdio(w, argv, in, out);
+	setpgid(w->pid, w->pid);
+	close(in);
+	close(out);
+	snprintf(pid, sizeof(pid), "%d", w->pid);
+	run_cmd(&r, bin_path("appshot-trace"), "attach", "--aid", w->name, "--pid", pid, NULL);
+	if (r.status != 0)
+		fail_msg("appshot-trace attach exited %d: %s", r.status, r.err);
+	run_free(&r);
+}
+
 void wl_snapshot(struct wl *w, const char *image, const char *extra)
 {
 	char dir[PATH_MAX + 64];
@@ -230,6 +260,11 @@ void wl_snapshot(struct wl *w, const char *image, const char *extra)
 		fail_msg("appshot snapshot exited %d: %s", r.status, r.err);
 	}
 	run_free(&r);
+	/* a child of ours, killed with the snapshot: reaped, its pid free again */
+	if (w->pid > 0 && !strstr(extra ? extra : "", "leave")) {
+		waitpid(w->pid, NULL, 0);
+		w->pid = 0;
+	}
 	/* what we are the subreaper of, killed with the snapshot */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;

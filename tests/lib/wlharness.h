@@ -35,6 +35,12 @@ void wl_start_plain(struct wl *w, const char *workload, ...);
  * protocol a snapshot can take along, as stdio comes from outside.
  */
 void wl_start_stdio(struct wl *w, const char *extra, const char *workload, ...);
+/*
+ * Start it as a plain child of ours (its own process group) talking on its
+ * stdin and stdout as wl_start_stdio, then adopt it with appshot-trace
+ * attach.
+ */
+void wl_start_stdio_attached(struct wl *w, const char *workload, ...);
 /* appshot snapshot NAME -D DIR/image [extra]; the test fails if it does. */
 void wl_snapshot(struct wl *w, const char *image, const char *extra);
 /*
