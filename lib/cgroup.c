@@ -141,18 +141,14 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-int cgroup_freeze(const char *path, int frozen, int timeout_ms)
+/* Wait (at most timeout_ms) until the cgroup's cgroup.events has the line want. */
+static int wait_events(const char *path, const char *want, int timeout_ms)
 {
-	char file[PATH_MAX], buf[512], want[16];
+	char file[PATH_MAX], buf[512];
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000ull;
-	int err, fd, left_ms;
+	int fd, left_ms;
 
-	snprintf(file, sizeof(file), "%s/cgroup.freeze", path);
-	err = write_file(file, frozen ? "1" : "0");
-	if (err)
-		return err;
 	snprintf(file, sizeof(file), "%s/cgroup.events", path);
-	snprintf(want, sizeof(want), "frozen %d", frozen);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -177,6 +173,23 @@ int cgroup_freeze(const char *path, int frozen, int timeout_ms)
 	}
 	close(fd);
 	return 0;
+}
+
+int cgroup_freeze(const char *path, int frozen, int timeout_ms)
+{
+	char file[PATH_MAX];
+	int err;
+
+	snprintf(file, sizeof(file), "%s/cgroup.freeze", path);
+	err = write_file(file, frozen ? "1" : "0");
+	if (err)
+		return err;
+	return wait_events(path, frozen ? "frozen 1" : "frozen 0", timeout_ms);
+}
+
+int cgroup_wait_empty(const char *path, int timeout_ms)
+{
+	return wait_events(path, "populated 0", timeout_ms);
 }
 
 int cgroup_kill(const char *path)

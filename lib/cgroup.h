@@ -24,6 +24,8 @@ int cgroup_read_ids(const char *path, const char *file, pid_t **ids, size_t *n);
 int cgroup_freeze(const char *path, int frozen, int timeout_ms);
 /* Kill every process in it (cgroup.kill). */
 int cgroup_kill(const char *path);
+/* Wait (at most timeout_ms) until no process is left in it: -ETIMEDOUT if some are. */
+int cgroup_wait_empty(const char *path, int timeout_ms);
 /* Move what is left to dest (if given) and remove the cgroup. */
 int cgroup_remove(const char *path, const char *dest);
 

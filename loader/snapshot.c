@@ -207,9 +207,14 @@ int do_snapshot(int argc, char **argv)
 	if (leave) {
 		detach_all(tids, ntids);
 	} else {
-		/* It lives in the image now. */
+		/*
+		 * It lives in the image now. Gone when we return: its pids are
+		 * free for a restore once its parent has reaped it.
+		 */
 		cgroup_kill(rec.cgroup);
 		detach_all(tids, ntids);
+		if (cgroup_wait_empty(rec.cgroup, FREEZE_TIMEOUT_MS))
+			pr_warn("some processes of '%s' are slow to end", name);
 		app_unregister(&reg, &tr, &rec);
 	}
 	if (json_output) {

@@ -283,9 +283,10 @@ static void print_app(struct json_object *a, int show_maps)
 	struct json_object *procs = jget(a, "processes"), *ipc = jget(a, "ipc");
 	size_t i;
 
-	printf("%s (aid %" PRId64 ", %s, %s): %" PRId64 " processes, %" PRId64 " threads\n",
+	printf("%s (aid %" PRId64 ", %s, %s): %" PRId64 " process%s, %" PRId64 " thread%s\n",
 	       jget_str(a, "name"), jget_int(a, "aid"), jget_str(a, "mode"), jget_str(a, "state"),
-	       jget_int(a, "process_count"), jget_int(a, "thread_count"));
+	       jget_int(a, "process_count"), jget_int(a, "process_count") == 1 ? "" : "es",
+	       jget_int(a, "thread_count"), jget_int(a, "thread_count") == 1 ? "" : "s");
 	printf("  cgroup %s\n", jget_str(a, "cgroup"));
 	if (jget_int(a, "events_lost"))
 		printf("  %" PRId64 " events lost\n", jget_int(a, "events_lost"));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Driving test workloads. */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -242,6 +243,7 @@ void wl_start_stdio_attached(struct wl *w, const char *workload, ...)
 	close(in);
 	close(out);
 	snprintf(pid, sizeof(pid), "%d", w->pid);
+	w->share_ns = 1;
 	run_cmd(&r, bin_path("appshot-trace"), "attach", "--aid", w->name, "--pid", pid, NULL);
 	if (r.status != 0)
 		fail_msg("appshot-trace attach exited %d: %s", r.status, r.err);
@@ -265,9 +267,18 @@ void wl_snapshot(struct wl *w, const char *image, const char *extra)
 		waitpid(w->pid, NULL, 0);
 		w->pid = 0;
 	}
-	/* what we are the subreaper of, killed with the snapshot */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	/*
+	 * What we are the subreaper of, killed with the snapshot: reaped, so
+	 * that a restore in our pid namespace finds its pid free (5 s at most).
+	 */
+	for (int i = 0; i < 500; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!w->share_ns || !w->cp || strstr(extra ? extra : "", "leave") ||
+		    (kill(jint(w->cp, "pid"), 0) && errno == ESRCH))
+			break;
+		sleep_ms(10);
+	}
 }
 
 void wl_restore(struct wl *w, const char *image, const char *extra)

@@ -18,6 +18,7 @@ struct wl {
 	int go; /* and tell it to go on here */
 	pid_t pid; /* when started on its own: its pid */
 	pid_t fg; /* a foreground appshot restore still running */
+	int share_ns; /* its pids are ours: after a snapshot they must be free again */
 	struct json_object *cp; /* the last checkpoint's report */
 };
 
