@@ -82,6 +82,23 @@ int proc_threads(pid_t pid, pid_t **tids, size_t *n)
 	return numeric_entries(path, tids, n);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int proc_fds(pid_t pid, int **fds, size_t *n)
+{
+	char path[64];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	err = numeric_entries(path, fds, n);
+	if (!err)
+		qsort(*fds, *n, sizeof(**fds), cmp_int);
+	return err;
+}
+
 int proc_descendants(pid_t root, pid_t **pids, size_t *n)
 {
 	struct proc_stat st;

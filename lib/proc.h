@@ -17,6 +17,8 @@ struct proc_stat {
 int proc_stat_read(pid_t pid, struct proc_stat *st);
 /* The tids of a process; free(*tids) after. */
 int proc_threads(pid_t pid, pid_t **tids, size_t *n);
+/* The process's open fd numbers, in order; free(*fds) after. */
+int proc_fds(pid_t pid, int **fds, size_t *n);
 /* root and every process below it by parent links; free(*pids) after. */
 int proc_descendants(pid_t root, pid_t **pids, size_t *n);
 /* The pid as its innermost pid namespace sees it, and that namespace's level. */

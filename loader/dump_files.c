@@ -8,7 +8,6 @@
  * stdio from outside the application (a pipe, terminal or socket on fds
  * 0-2) is "external": the restore gives it its own, as CRIU's --shell-job.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,49 +22,8 @@
 #include "dump.h"
 #include "js.h"
 #include "log.h"
+#include "proc.h"
 #include "remote.h"
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-static int list_fds(pid_t pid, int **fds, size_t *n)
-{
-	char path[64];
-	struct dirent *de;
-	size_t count = 0, cap = 64;
-	int *v = malloc(cap * sizeof(*v)), *nv;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d || !v) {
-		free(v);
-		if (d)
-			closedir(d);
-		return -errno ?: -ENOMEM;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (count == cap) {
-			nv = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[count++] = atoi(de->d_name);
-	}
-	closedir(d);
-	qsort(v, count, sizeof(*v), cmp_int);
-	*fds = v;
-	*n = count;
-	return 0;
-}
 
 static int fdinfo(pid_t pid, int fd, unsigned long long *pos, unsigned int *flags)
 {
@@ -131,7 +89,7 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 	size_t n = 0;
 
 	json_object_object_add(core, "fds", list);
-	err = list_fds(pid, &fds, &n);
+	err = proc_fds(pid, &fds, &n);
 	if (err) {
 		pr_err("cannot list pid %d's fds: %s", pid, strerror(-err));
 		return err;
