@@ -533,9 +533,29 @@ static __always_inline void fd_drop(__u32 aid, __u32 tgid, __u32 fd)
 }
 
 /*
+ * A record of f just made for (tgid, fd): if the fd no longer holds f, a
+ * close ran between our reading the fd table and our record, and its
+ * exit found nothing of ours to clear; take the record back. The closer
+ * and we both clear with the same exchange, so only one drops the ref.
+ */
+static __always_inline struct file_info *fd_recheck(struct task_struct *task, __u32 aid,
+						    struct fd_info *e, __u32 fd, __u64 want,
+						    struct file_info *fi)
+{
+	if ((__u64)fd_now(task, fd) == want)
+		return fi;
+	if (__sync_val_compare_and_swap(&e->file, want, 0) == want)
+		file_unref(aid, want);
+	return NULL;
+}
+
+/*
  * Make (tgid, fd) name f, which the fd holds: describe f into its files
  * entry, moving a reference from the file the entry named before. Returns
  * the description (in scratch), or NULL if another program had newer news.
+ * The fd may belong to another thread (the seed iterator, close_range), so
+ * a close can race with us: every record is checked against the fd table
+ * once it is visible.
  */
 static __always_inline struct file_info *fd_record(struct task_struct *task, __u32 aid, __u32 tgid,
 						 __u32 fd, struct file *f, int cloexec)
@@ -555,7 +575,8 @@ static __always_inline struct file_info *fd_record(struct task_struct *task, __u
 		if (!e) {
 			if (bpf_map_update_elem(&fds, &k, &nf, BPF_NOEXIST) == 0) {
 				file_store(aid, f, fi, 1);
-				return fi;
+				e = bpf_map_lookup_elem(&fds, &k);
+				return e ? fd_recheck(task, aid, e, fd, want, fi) : fi;
 			}
 			continue; /* made by another program just now */
 		}
@@ -572,7 +593,7 @@ static __always_inline struct file_info *fd_record(struct task_struct *task, __u
 			file_store(aid, f, fi, 1);
 			if (cur)
 				file_unref(aid, cur);
-			return fi;
+			return fd_recheck(task, aid, e, fd, want, fi);
 		}
 	}
 	return NULL;

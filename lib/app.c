@@ -14,6 +14,7 @@
 #include "appinit.h"
 #include "cgroup.h"
 #include "log.h"
+#include "proc.h"
 #include "tables.h"
 #include "util.h"
 
@@ -173,8 +174,20 @@ int app_adopt(struct tracer *tr, __u32 aid, const pid_t *tids, size_t n, __u32 e
 	for (i = 0; i < n; i++) {
 		__u32 tid = tids[i];
 
+		pid_t tgid;
+
+		/*
+		 * The task runs on while it is seeded, and the syscall programs
+		 * key its fds by tgid from the moment it is a member.
+		 */
+		err = proc_tgid(tid, &tgid);
+		if (err) {
+			pr_err("cannot read the process of task %u: %s", tid, strerror(-err));
+			break;
+		}
 		memset(&ti, 0, sizeof(ti));
 		ti.aid = aid;
+		ti.tgid = tgid;
 		ti.flags = TASKF_SEED | extra;
 		if (bpf_map_update_elem(tr->fd[TMAP_TASKS], &tid, &ti, BPF_NOEXIST)) {
 			err = -errno;

@@ -171,6 +171,21 @@ int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level)
 	return 0;
 }
 
+int proc_tgid(pid_t tid, pid_t *tgid)
+{
+	char path[64], buf[4096], *line;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : n;
+	line = strstr(buf, "\nTgid:");
+	if (!line || sscanf(line + 6, "%d", tgid) != 1)
+		return -EBADMSG;
+	return 0;
+}
+
 int proc_ns_ino(pid_t pid, const char *ns, uint32_t *ino)
 {
 	char path[64];

@@ -23,6 +23,8 @@ int proc_fds(pid_t pid, int **fds, size_t *n);
 int proc_descendants(pid_t root, pid_t **pids, size_t *n);
 /* The pid as its innermost pid namespace sees it, and that namespace's level. */
 int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level);
+/* The process (thread group) a thread belongs to. */
+int proc_tgid(pid_t tid, pid_t *tgid);
 /* The inode number of /proc/PID/ns/NAME. */
 int proc_ns_ino(pid_t pid, const char *ns, uint32_t *ino);
 
