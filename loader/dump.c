@@ -529,7 +529,8 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 		       pid, v);
 		return -ENOTSUP;
 	}
-	js_i64(core, "pid", innermost(status, "NSpid"));
+	d->vpid = innermost(status, "NSpid");
+	js_i64(core, "pid", d->vpid);
 	js_i64(core, "sys_pid", pid);
 	js_i64(core, "ppid", virtual_ppid(pid, status));
 	js_i64(core, "pgid", innermost(status, "NSpgid"));
@@ -608,4 +609,13 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 	if (remote_up)
 		remote_close(&r);
 	return err;
+}
+
+void dump_free(struct dump *d)
+{
+	free(d->files);
+	free(d->seen);
+	d->files = NULL;
+	d->seen = NULL;
+	d->nfiles = d->nseen = 0;
 }

@@ -10,7 +10,9 @@
  *   sigactions, itimers, shared_pending, threads (registers, xstate,
  *   signal mask, pending signals, rseq, how a syscall in flight goes on),
  *   objects (shared memory, memfds, deleted files: their contents as page
- *   runs), vmas (each with the page runs of its own memory), fds.
+ *   runs), vmas (each with the page runs of its own memory), fds. An fd
+ *   whose open file an earlier process of the image holds too names it:
+ *   "same_as": [pid, fd].
  * Page runs are [start, pages, offset in the pages record].
  */
 #ifndef APPSHOT_DUMP_H
@@ -24,13 +26,33 @@
 #include "image.h"
 #include "progress.h"
 
+/* An open file of a process dumped before: later processes may share it. */
+struct dump_file {
+	pid_t sys_pid, vpid;
+	int fd;
+	uint64_t dev, ino;
+};
+
+/* A memory object (shared anonymous memory, memfd, deleted file) seen so far. */
+struct dump_object {
+	uint64_t dev, ino;
+	pid_t vpid;
+};
+
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
 	uint64_t mem_bytes; /* memory written */
 	int objects; /* objects so far */
 	struct progress progress; /* on a terminal */
+	pid_t vpid; /* the process being dumped, as the application sees it */
+	struct dump_file *files; /* open files of the processes dumped so far */
+	size_t nfiles;
+	struct dump_object *seen; /* objects of the processes dumped so far */
+	size_t nseen;
 };
+
+void dump_free(struct dump *d);
 
 /* One process, threads stopped: fills *core. */
 int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,

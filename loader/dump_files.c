@@ -80,6 +80,42 @@ static const char *unsupported(const char *link, mode_t mode)
 	return NULL;
 }
 
+/*
+ * The open file of fd, held by a process dumped before: kept as [pid, fd]
+ * of its first holder, so the restore makes it once for all of them.
+ */
+static int same_as_earlier(struct dump *d, pid_t pid, int fd, const struct stat *st,
+			   struct json_object *o)
+{
+	for (size_t j = 0; j < d->nfiles; j++) {
+		const struct dump_file *f = &d->files[j];
+		struct json_object *a;
+
+		if (f->sys_pid == pid || f->dev != st->st_dev || f->ino != st->st_ino ||
+		    syscall(SYS_kcmp, f->sys_pid, pid, KCMP_FILE, f->fd, fd) != 0)
+			continue;
+		a = json_object_new_array();
+		json_object_array_add(a, json_object_new_int(f->vpid));
+		json_object_array_add(a, json_object_new_int(f->fd));
+		json_object_object_add(o, "same_as", a);
+		return 1;
+	}
+	return 0;
+}
+
+/* Remember an open file of this process for the processes dumped after it. */
+static int remember(struct dump *d, pid_t pid, int fd, const struct stat *st)
+{
+	struct dump_file *n = realloc(d->files, (d->nfiles + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	d->files = n;
+	n[d->nfiles++] = (struct dump_file){ .sys_pid = pid, .vpid = d->vpid, .fd = fd,
+					     .dev = st->st_dev, .ino = st->st_ino };
+	return 0;
+}
+
 int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *core)
 {
 	struct json_object *list = json_object_new_array();
@@ -105,6 +141,7 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		unsigned int flags = 0;
 		const char *why, *kind;
 		long fdflags;
+		int dup;
 		ssize_t len;
 		int fd = fds[i];
 
@@ -130,12 +167,13 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		js_u64(o, "pos", pos);
 		js_u64(o, "mode", st[i].st_mode);
 		/* fds of one open file: the later name the first */
-		for (size_t j = 0; j < i; j++) {
+		dup = 0;
+		for (size_t j = 0; j < i && !dup; j++) {
 			if (st[j].st_dev != st[i].st_dev || st[j].st_ino != st[i].st_ino)
 				continue;
 			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, fds[j], fd) == 0) {
 				js_i64(o, "dup_of", fds[j]);
-				break;
+				dup = 1;
 			}
 		}
 		why = unsupported(link, st[i].st_mode);
@@ -162,6 +200,11 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		}
 		js_str(o, "kind", kind);
 		js_str(o, "path", link);
+		if (!dup && strcmp(kind, "external") && !same_as_earlier(d, pid, fd, &st[i], o) &&
+		    (err = remember(d, pid, fd, &st[i]))) {
+			json_object_put(o);
+			break;
+		}
 		if (!strcmp(kind, "memfd") || !strcmp(kind, "deleted")) {
 			char name[PATH_MAX];
 

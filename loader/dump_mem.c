@@ -266,6 +266,31 @@ out:
 }
 
 /*
+ * Objects are made again per process: one that an earlier process of the
+ * image has too would come back as two. Refused until the restore shares
+ * them.
+ */
+static int object_seen(struct dump *d, uint64_t dev, uint64_t ino, const char *kind,
+		       const char *name)
+{
+	struct dump_object *n;
+
+	for (size_t i = 0; i < d->nseen; i++)
+		if (d->seen[i].dev == dev && d->seen[i].ino == ino) {
+			pr_err("pid %d and pid %d share %s %s: appshot cannot restore memory "
+			       "objects shared between processes yet",
+			       d->seen[i].vpid, d->vpid, kind, name);
+			return -ENOTSUP;
+		}
+	n = realloc(d->seen, (d->nseen + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	d->seen = n;
+	n[d->nseen++] = (struct dump_object){ .dev = dev, .ino = ino, .vpid = d->vpid };
+	return 0;
+}
+
+/*
  * Add the object open at path (a /proc map_files or fd link) to the core:
  * kind shmem, memfd or deleted. Returns its id.
  */
@@ -291,6 +316,11 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 	if (o) {
 		close(fd);
 		return jg_int(o, "id", &id) ? -EBADMSG : id;
+	}
+	err = object_seen(d, st.st_dev, st.st_ino, kind, name);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	id = ++d->objects;
 	o = json_object_new_object();

@@ -164,7 +164,7 @@ static struct json_object *model_vma(struct json_object *v, uint64_t *saved_tota
 
 static struct json_object *model_fd(struct json_object *f)
 {
-	struct json_object *m = json_object_new_object();
+	struct json_object *m = json_object_new_object(), *same;
 	uint64_t flags = getu(f, "flags");
 	int acc = flags & O_ACCMODE, cloexec = 0;
 
@@ -178,6 +178,8 @@ static struct json_object *model_fd(struct json_object *f)
 	js_u64(m, "pos", getu(f, "pos"));
 	if (json_object_object_get_ex(f, "dup_of", NULL))
 		js_i64(m, "shares_with", geti(f, "dup_of"));
+	if (json_object_object_get_ex(f, "same_as", &same))
+		jadd(m, "shares_with_process", json_object_get(same));
 	return m;
 }
 
@@ -347,7 +349,7 @@ static void print_process(struct json_object *p)
 	a = jg_arr(p, "files");
 	printf("  files (%zu):\n", json_object_array_length(a));
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *f = json_object_array_get_idx(a, i);
+		struct json_object *f = json_object_array_get_idx(a, i), *same;
 
 		printf("    %4" PRId64 " %-4s %-8s %s", geti(f, "fd"), gets(f, "access"),
 		       gets(f, "kind"), gets(f, "path"));
@@ -359,6 +361,10 @@ static void print_process(struct json_object *p)
 			printf(", cloexec");
 		if (json_object_object_get_ex(f, "shares_with", NULL))
 			printf(", shares fd %" PRId64 "'s file", geti(f, "shares_with"));
+		if (json_object_object_get_ex(f, "shares_with_process", &same))
+			printf(", shares the file of pid %d fd %d",
+			       json_object_get_int(json_object_array_get_idx(same, 0)),
+			       json_object_get_int(json_object_array_get_idx(same, 1)));
 		printf("\n");
 	}
 	a = jg_arr(sig, "actions");

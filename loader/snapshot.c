@@ -54,23 +54,84 @@ static int app_processes(struct tracer *tr, const struct app_record *rec, pid_t 
 	return 0;
 }
 
-static void detach_all(const pid_t *tids, size_t n)
+/* A process of the application and its threads, stopped under ptrace. */
+struct snap_proc {
+	pid_t pid;
+	pid_t *tids;
+	size_t ntids, seized;
+	struct json_object *core;
+	char record[32];
+};
+
+static void detach_all(struct snap_proc *procs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		ptrace_detach(tids[i]);
+		for (size_t k = 0; k < procs[i].seized; k++)
+			ptrace_detach(procs[i].tids[k]);
 }
 
-static struct json_object *manifest_meta(const struct app_record *rec, pid_t vpid, size_t nthreads,
-					  uint64_t mem)
+static void free_procs(struct snap_proc *procs, size_t n)
 {
-	struct json_object *m = json_object_new_object(), *procs = json_object_new_array();
-	char release[128], core[32];
+	for (size_t i = 0; procs && i < n; i++) {
+		free(procs[i].tids);
+		json_object_put(procs[i].core);
+	}
+	free(procs);
+}
+
+/* What cannot be stopped and saved, said before anything is touched. */
+static int check_processes(const char *name, const pid_t *pids, size_t n)
+{
+	struct proc_stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		if (proc_stat_read(pids[i], &st))
+			continue; /* gone: the freeze will tell */
+		if (st.state == 'Z') {
+			pr_err("pid %d (%s) of '%s' is a zombie: appshot cannot save zombies yet",
+			       pids[i], st.comm, name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* Every thread of every process stopped, the cgroup frozen meanwhile. */
+static int stop_all(const char *name, struct snap_proc *procs, size_t n)
+{
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		struct snap_proc *sp = &procs[i];
+
+		err = proc_threads(sp->pid, &sp->tids, &sp->ntids);
+		if (err) {
+			pr_err("cannot list the threads of pid %d of '%s': %s", sp->pid, name,
+			       strerror(-err));
+			return err;
+		}
+		for (sp->seized = 0; sp->seized < sp->ntids; sp->seized++) {
+			err = ptrace_seize_stop(sp->tids[sp->seized]);
+			if (err) {
+				pr_err("cannot stop thread %d of pid %d: %s", sp->tids[sp->seized],
+				       sp->pid, strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct json_object *manifest_meta(const struct app_record *rec, const struct snap_proc *procs,
+					  size_t n, size_t nthreads, uint64_t mem)
+{
+	struct json_object *m = json_object_new_object(), *list = json_object_new_array();
+	char release[128];
 	uint64_t vdso = 0;
 	size_t vdso_len = 0;
 
 	kernel_release(release, sizeof(release));
 	vdso_fingerprint(&vdso, &vdso_len);
-	snprintf(core, sizeof(core), "core-%d", vpid);
 	js_str(m, "name", rec->name);
 	js_u64(m, "aid", rec->aid);
 	js_str(m, "mode", app_mode_name(rec->mode));
@@ -82,8 +143,9 @@ static struct json_object *manifest_meta(const struct app_record *rec, pid_t vpi
 	js_u64(m, "created", time(NULL));
 	js_u64(m, "memory_bytes", mem);
 	js_u64(m, "threads", nthreads);
-	json_object_array_add(procs, json_object_new_string(core));
-	json_object_object_add(m, "processes", procs);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(list, json_object_new_string(procs[i].record));
+	json_object_object_add(m, "processes", list);
 	return m;
 }
 
@@ -99,14 +161,14 @@ int do_snapshot(int argc, char **argv)
 	struct registry reg = { .lock_fd = -1 };
 	struct tracer tr = { .fd = { -1 } };
 	struct dump d = { .pages = { .fd = -1 } };
-	struct json_object *core = NULL, *meta = NULL, *v;
+	struct json_object *meta = NULL, *v;
+	struct snap_proc *procs = NULL;
 	const char *dir = NULL, *name;
 	struct app_record rec;
-	pid_t *pids = NULL, *tids = NULL;
-	size_t npids = 0, ntids = 0, seized = 0;
+	pid_t *pids = NULL;
+	size_t npids = 0, nthreads = 0;
 	int c, r, err, leave = 0, sync = 1, frozen = 0, image_started = 0, vpid;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-	char recname[32];
 
 	while ((c = getopt_long(argc, argv, "D:l" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
 		switch (c) {
@@ -142,40 +204,37 @@ int do_snapshot(int argc, char **argv)
 	err = app_processes(&tr, &rec, &pids, &npids);
 	if (err)
 		goto out;
-	if (npids != 1) {
-		pr_err(npids ? "'%s' has %zu processes: appshot snapshots one-process applications "
-			       "for now (chains come next)"
-			     : "'%s' has no process left to snapshot",
-		       name, npids);
-		err = -ENOTSUP;
+	if (!npids) {
+		pr_err("'%s' has no process left to snapshot", name);
+		err = -ESRCH;
 		goto out;
 	}
+	err = check_processes(name, pids, npids);
+	if (err)
+		goto out;
+	procs = calloc(npids, sizeof(*procs));
+	if (!procs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < npids; i++)
+		procs[i].pid = pids[i];
 	err = image_create(&d.w, dir);
 	if (err)
 		goto out;
 	d.w.sync = sync;
 	image_started = 1;
 
-	/* Quiesce: frozen, then every thread stopped under ptrace. */
+	/* Quiesce: frozen, then every thread of every process stopped under ptrace. */
 	err = cgroup_freeze(rec.cgroup, 1, FREEZE_TIMEOUT_MS);
 	if (err) {
 		pr_err("cannot freeze '%s': %s", name, strerror(-err));
 		goto undo;
 	}
 	frozen = 1;
-	err = proc_threads(pids[0], &tids, &ntids);
-	if (err) {
-		pr_err("cannot list the threads of pid %d: %s", pids[0], strerror(-err));
+	err = stop_all(name, procs, npids);
+	if (err)
 		goto undo;
-	}
-	for (seized = 0; seized < ntids; seized++) {
-		err = ptrace_seize_stop(tids[seized]);
-		if (err) {
-			pr_err("cannot stop thread %d of pid %d: %s", tids[seized], pids[0],
-			       strerror(-err));
-			goto undo;
-		}
-	}
 	/*
 	 * Every thread is ptrace-stopped: thaw, so that they can run the
 	 * syscalls we inject (a frozen task goes back to the freezer at once).
@@ -186,33 +245,40 @@ int do_snapshot(int argc, char **argv)
 
 	progress_start(&d.progress, "snapshot", 0);
 	err = image_pages_open(&d.w, &d.pages);
-	if (!err)
-		err = dump_process(&d, pids[0], tids, ntids, &core);
+	for (size_t i = 0; i < npids && !err; i++) {
+		struct snap_proc *sp = &procs[i];
+
+		err = dump_process(&d, sp->pid, sp->tids, sp->ntids, &sp->core);
+		nthreads += sp->ntids;
+	}
 	if (!err)
 		err = image_pages_close(&d.w, &d.pages);
 	progress_end(&d.progress);
+	for (size_t i = 0; i < npids && !err; i++) {
+		struct snap_proc *sp = &procs[i];
+
+		vpid = json_object_object_get_ex(sp->core, "pid", &v) ? json_object_get_int(v)
+								      : sp->pid;
+		snprintf(sp->record, sizeof(sp->record), "core-%d", vpid);
+		err = image_write_json(&d.w, sp->record, REC_CORE, sp->core);
+	}
 	if (err)
 		goto undo;
-	vpid = json_object_object_get_ex(core, "pid", &v) ? json_object_get_int(v) : pids[0];
-	snprintf(recname, sizeof(recname), "core-%d", vpid);
-	err = image_write_json(&d.w, recname, REC_CORE, core);
-	if (err)
-		goto undo;
-	meta = manifest_meta(&rec, vpid, ntids, d.mem_bytes);
+	meta = manifest_meta(&rec, procs, npids, nthreads, d.mem_bytes);
 	err = image_commit(&d.w, meta);
 	image_started = 0;
 	if (err)
 		goto undo;
 
 	if (leave) {
-		detach_all(tids, ntids);
+		detach_all(procs, npids);
 	} else {
 		/*
 		 * It lives in the image now. Gone when we return: its pids are
 		 * free for a restore once its parent has reaped it.
 		 */
 		cgroup_kill(rec.cgroup);
-		detach_all(tids, ntids);
+		detach_all(procs, npids);
 		if (cgroup_wait_empty(rec.cgroup, FREEZE_TIMEOUT_MS))
 			pr_warn("some processes of '%s' are slow to end", name);
 		app_unregister(&reg, &tr, &rec);
@@ -222,7 +288,8 @@ int do_snapshot(int argc, char **argv)
 
 		js_str(o, "name", name);
 		js_str(o, "dir", dir);
-		js_u64(o, "threads", ntids);
+		js_u64(o, "processes", npids);
+		js_u64(o, "threads", nthreads);
 		js_u64(o, "memory_bytes", d.mem_bytes);
 		js_u64(o, "us", (now_ns(CLOCK_MONOTONIC) - t0) / 1000);
 		js_bool(o, "left_running", leave);
@@ -232,10 +299,10 @@ int do_snapshot(int argc, char **argv)
 		char size[32];
 
 		human_size(d.mem_bytes, size, sizeof(size));
-		printf("snapshot of %s written to %s: 1 process, %zu thread%s, %s of memory, %.1f ms; "
-		       "%s\n",
-		       name, dir, ntids, ntids == 1 ? "" : "s", size,
-		       (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		printf("snapshot of %s written to %s: %zu process%s, %zu thread%s, %s of memory, "
+		       "%.1f ms; %s\n",
+		       name, dir, npids, npids == 1 ? "" : "es", nthreads, nthreads == 1 ? "" : "s",
+		       size, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 		       leave ? "it runs on" : "it is stopped");
 	}
 	goto out;
@@ -245,17 +312,17 @@ undo:
 		close(d.pages.fd);
 		d.pages.fd = -1;
 	}
-	detach_all(tids, seized);
+	detach_all(procs, npids);
 	if (frozen)
 		cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	if (image_started)
 		image_abort(&d.w);
 	pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 out:
-	json_object_put(core);
 	json_object_put(meta);
+	free_procs(procs, npids);
+	dump_free(&d);
 	free(pids);
-	free(tids);
 	tracer_close(&tr);
 	registry_close(&reg);
 	return err;

@@ -44,6 +44,7 @@
 #include "util.h"
 
 #define FREEZE_TIMEOUT_MS 2000
+#define READY_TIMEOUT_S 60
 
 struct restore_opts {
 	const char *dir;
@@ -51,91 +52,63 @@ struct restore_opts {
 	int detach;
 };
 
-/* What the new process tells appshot: 0, or why it could not set itself up. */
-struct ready_msg {
-	int err;
-	char why[512];
-};
-
 /* ---- in the new processes -------------------------------------------- */
 
-static void __attribute__((noreturn)) child_main(struct rst_proc *p, int pages_fd, int chan)
+/* pid 1 of the new namespace: the processes without a parent in the image, then the reaper. */
+static void __attribute__((noreturn)) init_main(const struct rst_app *a, int pages_fd, int chan)
 {
-	struct ready_msg m = { 0 };
-	char c;
-
-	reset_signals();
-	if (rst_child_setup(p, pages_fd, chan, m.why, sizeof(m.why)))
-		m.err = 1;
-	if (fcntl(p->service_base + 1, F_GETFD) >= 0)
-		chan = p->service_base + 1; /* moved there */
-	/* SO_PASSCRED on appshot's end: the kernel adds our pid, as appshot sees it */
-	if (send(chan, &m, sizeof(m), MSG_NOSIGNAL) < 0 || m.err)
-		_exit(1);
-	/* appshot takes over from here; this read never returns unless it is gone */
-	while (read(chan, &c, 1) < 0)
-		;
-	_exit(1);
-}
-
-static pid_t clone_with_pid(pid_t pid, int cgroup_fd, uint64_t flags)
-{
-	pid_t want = pid;
-	struct clone_args ca = {
-		.flags = flags,
-		.exit_signal = SIGCHLD,
-		.set_tid = pid > 0 ? (uintptr_t)&want : 0,
-		.set_tid_size = pid > 0,
-		.cgroup = cgroup_fd,
-	};
-
-	if (cgroup_fd < 0)
-		ca.cgroup = 0;
-	return syscall(SYS_clone3, &ca, sizeof(ca));
-}
-
-/* pid 1 of the new namespace: the process with its pid, then the reaper. */
-static void __attribute__((noreturn)) init_main(struct rst_proc *p, int pages_fd, int chan)
-{
-	struct ready_msg m = { 1 };
+	struct rst_ready m = { .err = 1 };
 	pid_t child;
 
 	appinit_block_signals();
-	appinit_close_own_fds(pages_fd, chan);
-	child = clone_with_pid(p->pid, -1, 0);
-	if (child == 0)
-		child_main(p, pages_fd, chan);
-	if (child < 0) {
-		snprintf(m.why, sizeof(m.why), "cannot make pid %d in the new namespace: %s",
-			 p->pid, strerror(errno));
+	if (rst_tree_globals(a, pages_fd, chan)) {
+		snprintf(m.why, sizeof(m.why), "init cannot keep the restore's fds: %s",
+			 strerror(errno));
 		send(chan, &m, sizeof(m), MSG_NOSIGNAL);
 		_exit(1);
 	}
-	close(chan);
-	close(pages_fd);
-	appinit_loop(child);
+	chan = a->gbase + RST_G_CHAN;
+	for (size_t i = 0; i < a->nroots; i++) {
+		child = rst_clone(a->roots[i]->pid, -1, 0);
+		if (child == 0)
+			rst_tree_process(a, a->roots[i]);
+		if (child < 0) {
+			snprintf(m.why, sizeof(m.why), "cannot make pid %d in the new namespace: %s",
+				 a->roots[i]->pid, strerror(errno));
+			send(chan, &m, sizeof(m), MSG_NOSIGNAL);
+			_exit(1);
+		}
+	}
+	close_range(a->gbase, a->gbase + RST_G_SHARED + a->nshared - 1, 0);
+	appinit_loop(a->roots[0]->pid);
 }
 
 /* ---- in appshot ------------------------------------------------------- */
 
-/* The new process's word, and its pid as we see it. */
-static int wait_ready(int chan, pid_t *pid)
+/* A new process's word: which it is, and its pid as we see it. */
+static int wait_ready(struct rst_app *a, int chan)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
-	struct ready_msg m;
+	struct rst_ready m;
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
+	struct rst_proc *p = NULL;
 	struct cmsghdr *c;
 	ssize_t n;
 
 	do
 		n = recvmsg(chan, &mh, 0);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		pr_err("restore: the new processes did not all get ready within %d s",
+		       READY_TIMEOUT_S);
+		return -ETIMEDOUT;
+	}
 	if (n != sizeof(m)) {
-		pr_err("restore: the new process died before it was ready");
+		pr_err("restore: a new process died before it was ready");
 		return -ECHILD;
 	}
 	m.why[sizeof(m.why) - 1] = 0;
@@ -143,20 +116,23 @@ static int wait_ready(int chan, pid_t *pid)
 		pr_err("restore: %s", m.why);
 		return -EINVAL;
 	}
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+	for (size_t i = 0; i < a->nprocs && !p; i++)
+		if (a->procs[i].pid == m.vpid && !a->procs[i].sys_pid)
+			p = &a->procs[i];
+	for (c = CMSG_FIRSTHDR(&mh); p && c; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
 			struct ucred uc;
 
 			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
-			*pid = uc.pid;
+			p->sys_pid = uc.pid;
 			return 0;
 		}
-	pr_err("restore: the new process did not say who it is");
+	pr_err("restore: a new process did not say who it is");
 	return -EPROTO;
 }
 
-static int check_image(struct image *im, const char *dir, char *core_name, size_t len,
-		       int *own_ns, char *name, size_t name_len)
+static int check_image(struct image *im, const char *dir, struct json_object **cores, int *own_ns,
+		       char *name, size_t name_len)
 {
 	struct json_object *m = im->manifest, *procs;
 	char arch[32], kernel[128], here[128];
@@ -182,36 +158,39 @@ static int check_image(struct image *im, const char *dir, char *core_name, size_
 		       dir, kernel, here);
 		return -ENOEXEC;
 	}
-	if (json_object_array_length(procs) != 1 ||
-	    !json_object_is_type(json_object_array_get_idx(procs, 0), json_type_string)) {
-		pr_err("image %s holds %zu processes: appshot restores one-process applications "
-		       "for now",
-		       dir, json_object_array_length(procs));
-		return -ENOTSUP;
+	if (!json_object_array_length(procs)) {
+		pr_err("image %s holds no process", dir);
+		return -EBADMSG;
 	}
-	snprintf(core_name, len, "%s", json_object_get_string(json_object_array_get_idx(procs, 0)));
+	for (size_t i = 0; i < json_object_array_length(procs); i++)
+		if (!json_object_is_type(json_object_array_get_idx(procs, i), json_type_string)) {
+			pr_err("image %s: its list of processes is damaged", dir);
+			return -EBADMSG;
+		}
+	*cores = procs;
 	return 0;
 }
 
-/* Sharing our pid namespace, the process's pid and tids must be free here. */
-static int check_pids_free(const struct rst_proc *p)
+/* Sharing our pid namespace, the processes' pids and tids must be free here. */
+static int check_pids_free(const struct rst_app *a)
 {
 	char path[64], comm[64];
 
-	for (size_t i = 0; i < p->nthreads; i++) {
-		pid_t id = p->threads[i].tid;
+	for (size_t k = 0; k < a->nprocs; k++)
+		for (size_t i = 0; i < a->procs[k].nthreads; i++) {
+			pid_t id = a->procs[k].threads[i].tid;
 
-		snprintf(path, sizeof(path), "/proc/%d/comm", id);
-		if (access(path, F_OK) && errno == ENOENT)
-			continue;
-		if (read_file(path, comm, sizeof(comm)) > 0)
-			comm[strcspn(comm, "\n")] = 0;
-		else
-			snprintf(comm, sizeof(comm), "?");
-		pr_err("restore: pid %d is taken here (by %s): the application needs it back",
-		       id, comm);
-		return -EEXIST;
-	}
+			snprintf(path, sizeof(path), "/proc/%d/comm", id);
+			if (access(path, F_OK) && errno == ENOENT)
+				continue;
+			if (read_file(path, comm, sizeof(comm)) > 0)
+				comm[strcspn(comm, "\n")] = 0;
+			else
+				snprintf(comm, sizeof(comm), "?");
+			pr_err("restore: pid %d is taken here (by %s): the application needs it back",
+			       id, comm);
+			return -EEXIST;
+		}
 	return 0;
 }
 
@@ -252,23 +231,31 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 	return 0;
 }
 
-static void print_restored(const struct app_record *rec, const struct rst_proc *p, pid_t sys_pid,
-			   const char *dir, uint64_t ns, int detach)
+static void print_restored(const struct app_record *rec, const struct rst_app *a, const char *dir,
+			   uint64_t ns, int detach)
 {
+	const struct rst_proc *main = a->roots[0];
 	uint64_t mem = 0;
+	size_t threads = 0;
 	char size[32];
 
-	for (size_t i = 0; i < p->nvmas; i++)
-		for (size_t k = 0; k < p->vmas[i].nruns; k++)
-			mem += p->vmas[i].runs[k].npages * 4096;
+	for (size_t k = 0; k < a->nprocs; k++) {
+		const struct rst_proc *p = &a->procs[k];
+
+		threads += p->nthreads;
+		for (size_t i = 0; i < p->nvmas; i++)
+			for (size_t j = 0; j < p->vmas[i].nruns; j++)
+				mem += p->vmas[i].runs[j].npages * 4096;
+	}
 	if (json_output) {
 		struct json_object *o = json_object_new_object();
 
 		js_str(o, "name", rec->name);
 		js_u64(o, "aid", rec->aid);
-		js_i64(o, "pid", p->pid);
-		js_i64(o, "sys_pid", sys_pid);
-		js_u64(o, "threads", p->nthreads);
+		js_i64(o, "pid", main->pid);
+		js_i64(o, "sys_pid", main->sys_pid);
+		js_u64(o, "processes", a->nprocs);
+		js_u64(o, "threads", threads);
 		js_u64(o, "memory_bytes", mem);
 		js_u64(o, "us", ns / 1000);
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -277,105 +264,126 @@ static void print_restored(const struct app_record *rec, const struct rst_proc *
 		human_size(mem, size, sizeof(size));
 		fprintf(detach ? stdout : stderr,
 			"application %s (aid %u) restored from %s: pid %d (system pid %d), %zu "
-			"thread%s, %s of memory, %.1f ms\n",
-			rec->name, rec->aid, dir, p->pid, sys_pid, p->nthreads,
-			p->nthreads == 1 ? "" : "s", size, ns / 1e6);
+			"process%s, %zu thread%s, %s of memory, %.1f ms\n",
+			rec->name, rec->aid, dir, main->pid, main->sys_pid, a->nprocs,
+			a->nprocs == 1 ? "" : "es", threads, threads == 1 ? "" : "s", size, ns / 1e6);
 	}
 	fflush(stdout);
 }
 
 /*
- * Make the processes; *first: the one we wait for, *sys_pid: the
- * application's, waiting on *chan_out (it leaves if that closes early).
+ * Make the processes, each of which says when it is ready; *first: the one
+ * we wait for (init, or the first process without a parent in the image).
  */
-static int make_processes(struct rst_proc *p, const struct app_record *rec, int pages_fd,
-			  pid_t *first, pid_t *sys_pid, int *chan_out)
+static int make_processes(struct rst_app *a, const struct app_record *rec, int pages_fd,
+			  pid_t *first)
 {
-	int chan[2], cgroup_fd, one = 1, err;
+	struct timeval tv = { .tv_sec = READY_TIMEOUT_S };
+	int chan[2], cgroup_fd, one = 1, err = 0;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan)) {
 		pr_perror("cannot make the restore channel");
 		return -errno;
 	}
 	setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	setsockopt(chan[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	cgroup_fd = open(rec->cgroup, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (cgroup_fd < 0) {
 		err = -errno;
 		pr_perror("cannot open %s", rec->cgroup);
 		goto out;
 	}
-	fflush(NULL);
-	if (rec->own_ns)
-		*first = clone_with_pid(0, cgroup_fd,
-					CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS);
-	else
-		*first = clone_with_pid(p->pid, cgroup_fd, CLONE_INTO_CGROUP);
-	if (*first == 0) {
-		close(chan[0]);
-		if (rec->own_ns)
-			init_main(p, pages_fd, chan[1]);
-		child_main(p, pages_fd, chan[1]);
-	}
-	if (*first < 0) {
-		err = -errno;
-		pr_err("restore: cannot make pid %d: %s", p->pid,
-		       errno == EEXIST ? "it is taken" : strerror(errno));
+	err = rst_tree_open(a);
+	if (err)
 		goto out;
+	fflush(NULL);
+	for (size_t i = 0; i < (rec->own_ns ? 1 : a->nroots); i++) {
+		pid_t pid;
+
+		if (rec->own_ns)
+			pid = rst_clone(0, cgroup_fd,
+					CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS);
+		else
+			pid = rst_clone(a->roots[i]->pid, cgroup_fd, CLONE_INTO_CGROUP);
+		if (pid == 0) {
+			close(chan[0]);
+			if (rec->own_ns)
+				init_main(a, pages_fd, chan[1]);
+			if (rst_tree_globals(a, pages_fd, chan[1]))
+				_exit(1);
+			rst_tree_process(a, a->roots[i]);
+		}
+		if (pid < 0) {
+			err = -errno;
+			pr_err("restore: cannot make pid %d: %s", a->roots[i]->pid,
+			       errno == EEXIST ? "it is taken" : strerror(errno));
+			goto out;
+		}
+		if (i == 0)
+			*first = pid;
 	}
 	close(chan[1]);
 	chan[1] = -1;
-	err = wait_ready(chan[0], sys_pid);
-	*chan_out = chan[0];
-	chan[0] = -1;
+	for (size_t i = 0; i < a->nprocs && !err; i++)
+		err = wait_ready(a, chan[0]);
 out:
+	/* the processes hold what they need: the shared files are theirs now */
+	rst_tree_free_fds(a);
 	if (cgroup_fd >= 0)
 		close(cgroup_fd);
-	if (chan[0] >= 0)
-		close(chan[0]);
+	/* closing our end once they are stopped under ptrace: they wait on it until then */
 	if (chan[1] >= 0)
 		close(chan[1]);
+	a->chan = chan[0];
 	return err;
 }
 
 /* Memory, threads, state: the stopped process becomes the one of the image. */
-static int take_over(struct rst_proc *p, pid_t sys_pid)
+static int take_over(struct rst_proc *p)
 {
 	struct remote r;
 	uint64_t t = now_ns(CLOCK_MONOTONIC);
-	int err = ptrace_seize_stop(sys_pid);
+	int err = ptrace_seize_stop(p->sys_pid);
 
 	if (err) {
-		pr_err("restore: cannot stop the new process %d: %s", sys_pid, strerror(-err));
+		pr_err("restore: cannot stop the new process %d: %s", p->sys_pid, strerror(-err));
 		return err;
 	}
-	err = remote_open(&r, sys_pid);
+	err = remote_open(&r, p->sys_pid);
 	if (err) {
-		pr_err("restore: cannot work in the new process %d: %s", sys_pid, strerror(-err));
+		pr_err("restore: cannot work in the new process %d: %s", p->sys_pid,
+		       strerror(-err));
 		return err;
 	}
 	err = rst_memory(p, &r);
-	pr_debug("restore: memory in %.2f ms, %lu syscalls", (now_ns(CLOCK_MONOTONIC) - t) / 1e6,
-		 r.calls);
+	pr_debug("restore: pid %d: memory in %.2f ms, %lu syscalls", p->pid,
+		 (now_ns(CLOCK_MONOTONIC) - t) / 1e6, r.calls);
 	if (!err)
 		err = rst_threads(p, &r);
-	pr_debug("restore: threads and state in %.2f ms, %lu syscalls",
+	pr_debug("restore: pid %d: threads and state in %.2f ms, %lu syscalls", p->pid,
 		 (now_ns(CLOCK_MONOTONIC) - t) / 1e6, r.calls);
 	remote_forget(&r);
 	return err;
 }
 
 /* Make the restored tasks members of the application, as run and attach do. */
-static int adopt(struct tracer *tr, struct app_record *rec, struct rst_proc *p, pid_t first)
+static int adopt(struct tracer *tr, struct app_record *rec, const struct rst_app *a, pid_t first)
 {
 	struct app_info info;
-	pid_t *tids = calloc(p->nthreads, sizeof(*tids));
+	size_t n = 0;
+	pid_t *tids;
 	__u32 ino;
 	int err;
 
+	for (size_t k = 0; k < a->nprocs; k++)
+		n += a->procs[k].nthreads;
+	tids = calloc(n, sizeof(*tids));
 	if (!tids)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nthreads; i++)
-		tids[i] = p->threads[i].sys_tid;
+	n = 0;
+	for (size_t k = 0; k < a->nprocs; k++)
+		for (size_t i = 0; i < a->procs[k].nthreads; i++)
+			tids[n++] = a->procs[k].threads[i].sys_tid;
 	if (bpf_map_lookup_elem(tr->fd[TMAP_APPS], &rec->aid, &info) == 0) {
 		if (!proc_ns_ino(first, "pid_for_children", &ino) || !proc_ns_ino(first, "pid", &ino))
 			info.pidns_ino = ino;
@@ -386,23 +394,25 @@ static int adopt(struct tracer *tr, struct app_record *rec, struct rst_proc *p, 
 	}
 	err = rec->own_ns ? app_adopt(tr, rec->aid, &first, 1, TASKF_INIT) : 0;
 	if (!err)
-		err = app_adopt(tr, rec->aid, tids, p->nthreads, 0);
+		err = app_adopt(tr, rec->aid, tids, n, 0);
 	free(tids);
 	return err;
 }
 
-/* All threads go on together: frozen, let go, thawed. */
-static void release(const struct app_record *rec, const struct rst_proc *p)
+/* All threads of all processes go on together: frozen, let go, thawed. */
+static void release(const struct app_record *rec, const struct rst_app *a)
 {
 	int frozen = cgroup_freeze(rec->cgroup, 1, FREEZE_TIMEOUT_MS) == 0;
 
-	for (size_t i = 0; i < p->nthreads; i++) {
-		int err = ptrace_detach(p->threads[i].sys_tid);
+	for (size_t k = 0; k < a->nprocs; k++)
+		for (size_t i = 0; i < a->procs[k].nthreads; i++) {
+			const struct rst_thread *t = &a->procs[k].threads[i];
+			int err = ptrace_detach(t->sys_tid);
 
-		if (err)
-			pr_warn("restore: thread %d: cannot let it go: %s", p->threads[i].tid,
-				strerror(-err));
-	}
+			if (err)
+				pr_warn("restore: pid %d thread %d: cannot let it go: %s",
+					a->procs[k].pid, t->tid, strerror(-err));
+		}
 	if (frozen)
 		cgroup_freeze(rec->cgroup, 0, FREEZE_TIMEOUT_MS);
 }
@@ -413,19 +423,58 @@ static void phase(uint64_t t0, const char *what)
 	pr_debug("restore: %s by %.2f ms", what, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 }
 
+/* Every process's core record, parsed and checked; the tree planned. */
+static int read_processes(struct image *im, const char *dir, struct json_object *cores,
+			  uint64_t pages_off, uint64_t pages_len, struct rst_app *a)
+{
+	int err;
+
+	a->nprocs = json_object_array_length(cores);
+	a->procs = calloc(a->nprocs, sizeof(*a->procs));
+	if (!a->procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->nprocs; i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(cores, i));
+		struct json_object *core = image_read_json(im, name);
+
+		if (!core) {
+			pr_err("image %s: its record %s cannot be read", dir, name);
+			return -EBADMSG;
+		}
+		err = rst_parse(core, pages_len, &a->procs[i]);
+		json_object_put(core);
+		if (err)
+			return err;
+		a->procs[i].pages_off = pages_off;
+	}
+	return rst_tree_plan(a);
+}
+
+static void free_app(struct rst_app *a)
+{
+	rst_tree_free(a);
+	for (size_t i = 0; a->procs && i < a->nprocs; i++)
+		rst_free(&a->procs[i]);
+	free(a->procs);
+	if (a->chan >= 0)
+		close(a->chan);
+	memset(a, 0, sizeof(*a));
+	a->chan = -1;
+}
+
 int do_restore(int argc, char **argv)
 {
 	struct app_record rec = { .mode = APP_RESTORE };
 	struct tracer tr = { .fd = { -1 } };
 	struct registry reg = { .lock_fd = -1 };
-	struct json_object *core = NULL;
+	struct json_object *cores = NULL;
 	struct image im = { 0 };
-	struct rst_proc p = { 0 };
+	struct rst_app a = { .chan = -1 };
 	struct restore_opts o;
-	char core_name[64], image_name[APPSHOT_NAME_LEN];
+	char image_name[APPSHOT_NAME_LEN];
 	uint64_t pages_off, pages_len, t0 = now_ns(CLOCK_MONOTONIC);
-	int err, pages_fd = -1, registered = 0, code, chan = -1;
-	pid_t first = -1, sys_pid = -1, self_vpid;
+	int err, pages_fd = -1, registered = 0, code;
+	pid_t first = -1, self_vpid;
 	__u32 level = 0;
 
 	err = parse_restore(argc, argv, &o);
@@ -440,24 +489,22 @@ int do_restore(int argc, char **argv)
 	if (err)
 		return err;
 	phase(t0, "image verified");
-	err = check_image(&im, o.dir, core_name, sizeof(core_name), &rec.own_ns, image_name,
-			  sizeof(image_name));
+	err = check_image(&im, o.dir, &cores, &rec.own_ns, image_name, sizeof(image_name));
 	if (err)
 		goto out;
-	core = image_read_json(&im, core_name);
+	a.own_ns = rec.own_ns;
 	pages_fd = image_pages_fd(&im, &pages_off, &pages_len);
-	if (!core || pages_fd < 0) {
-		pr_err("image %s: its records %s and pages cannot be read", o.dir, core_name);
+	if (pages_fd < 0) {
+		pr_err("image %s: its pages cannot be read", o.dir);
 		err = -EBADMSG;
 		goto out;
 	}
-	err = rst_parse(core, pages_len, &p);
+	err = read_processes(&im, o.dir, cores, pages_off, pages_len, &a);
 	if (err)
 		goto out;
 	phase(t0, "image read");
-	p.pages_off = pages_off;
 	if (!rec.own_ns) {
-		err = check_pids_free(&p);
+		err = check_pids_free(&a);
 		if (err)
 			goto out;
 	}
@@ -492,32 +539,32 @@ int do_restore(int argc, char **argv)
 
 	if (!o.detach && !rec.own_ns)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	err = make_processes(&p, &rec, pages_fd, &first, &sys_pid, &chan);
+	err = make_processes(&a, &rec, pages_fd, &first);
 	phase(t0, "processes made");
-	if (!err)
-		err = take_over(&p, sys_pid);
-	if (chan >= 0)
-		close(chan);
+	for (size_t i = 0; i < a.nprocs && !err; i++)
+		err = take_over(&a.procs[i]);
+	if (a.chan >= 0) {
+		close(a.chan);
+		a.chan = -1;
+	}
 	if (!err) {
 		rec.root = first;
 		err = registry_update(&reg, &rec);
 	}
 	phase(t0, "recorded");
 	if (!err)
-		err = adopt(&tr, &rec, &p, first);
+		err = adopt(&tr, &rec, &a, first);
 	if (err)
 		goto out;
 	phase(t0, "adopted by the tracer");
-	release(&rec, &p);
+	release(&rec, &a);
 	registered = 0;
-	print_restored(&rec, &p, sys_pid, o.dir, now_ns(CLOCK_MONOTONIC) - t0, o.detach);
+	print_restored(&rec, &a, o.dir, now_ns(CLOCK_MONOTONIC) - t0, o.detach);
 	registry_close(&reg);
 	tracer_close(&tr);
 	if (o.detach)
 		goto out;
-	rst_free(&p);
-	json_object_put(core);
-	core = NULL;
+	free_app(&a);
 	close(pages_fd);
 	pages_fd = -1;
 	image_close(&im);
@@ -539,8 +586,7 @@ out:
 	}
 	tracer_close(&tr);
 	registry_close(&reg);
-	rst_free(&p);
-	json_object_put(core);
+	free_app(&a);
 	if (pages_fd >= 0)
 		close(pages_fd);
 	image_close(&im);

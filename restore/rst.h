@@ -55,6 +55,9 @@ struct rst_vma {
 
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
+	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
+	int same_fd;
+	int shared; /* the slot of that open file among the shared ones, or -1 */
 	uint64_t flags, pos, mode;
 	char kind[16]; /* file dir chr memfd deleted external */
 	char path[PATH_MAX];
@@ -91,6 +94,10 @@ struct rst_thread {
 
 struct rst_proc {
 	pid_t pid, ppid, pgid, sid;
+	pid_t sys_pid; /* this time, once made */
+	struct rst_proc *parent; /* in the image, or NULL: made by init or appshot */
+	struct rst_proc **children;
+	size_t nchildren;
 	char comm[16];
 	char exe[PATH_MAX], cwd[PATH_MAX], root[PATH_MAX];
 	int umask;
@@ -128,17 +135,71 @@ struct rst_proc {
 	struct progress progress; /* memory filled, on a terminal */
 };
 
+/*
+ * The whole application. While the processes are made, every one of them
+ * holds the same "global" fds at gbase: the image's pages, the channel to
+ * appshot, appshot's stdio, then the open files several processes share
+ * (made once by appshot, inherited by all).
+ */
+#define RST_G_PAGES 0
+#define RST_G_CHAN 1
+#define RST_G_STDIO 2
+#define RST_G_SHARED 5
+
+struct rst_app {
+	struct rst_proc *procs;
+	size_t nprocs;
+	struct rst_proc **roots; /* made by init (own namespaces) or by appshot */
+	size_t nroots;
+	struct rst_fd **shared; /* the first holder's fd of each shared open file */
+	size_t nshared;
+	int *shared_fd; /* in appshot, while the processes are made */
+	int own_ns;
+	int gbase;
+	int chan; /* appshot's end of the channel, while the processes are restored */
+};
+
+/* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
+int rst_tree_plan(struct rst_app *a);
+/* In appshot: open the shared files; gbase put above all fds. */
+int rst_tree_open(struct rst_app *a);
+/* Close appshot's copies of the shared files; rst_tree_free: all of the plan. */
+void rst_tree_free_fds(struct rst_app *a);
+void rst_tree_free(struct rst_app *a);
+/*
+ * In a process appshot made: the global fds from appshot's numbers to
+ * gbase, nothing else open. -errno.
+ */
+int rst_tree_globals(const struct rst_app *a, int pages_fd, int chan);
+/*
+ * In the new process of p: set itself up, make its children (each of which
+ * does the same), say it is ready (or why not) and wait for appshot.
+ */
+void __attribute__((noreturn)) rst_tree_process(const struct rst_app *a, struct rst_proc *p);
+/* Make a process with this pid (0: any) as our child, or its sibling with CLONE_PARENT. */
+pid_t rst_clone(pid_t pid, int cgroup_fd, uint64_t flags);
+
+/* What a new process tells appshot: 0, or why it could not set itself up. */
+struct rst_ready {
+	int err;
+	pid_t vpid;
+	char why[512];
+};
+
 /* rst_image.c: parse and check a core record; -EBADMSG (said) if it is not right. */
 int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p);
 void rst_free(struct rst_proc *p);
 struct rst_object *rst_object(struct rst_proc *p, int id);
 
 /*
- * rst_child.c: in the new process, running appshot's code: set up the fd
- * table, objects, session, limits; pages_fd and chan become service fds.
- * Returns only on failure, with a message for the parent in why.
+ * rst_child.c: in the new process, running appshot's code: its service
+ * fds from the global ones, objects, session. -1 with a message in why.
  */
-int rst_child_setup(struct rst_proc *p, int pages_fd, int chan, char *why, size_t len);
+int rst_child_setup(const struct rst_app *a, struct rst_proc *p, char *why, size_t len);
+/* The rest, once its children are made: fds, umask, personality, root, cwd. */
+int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size_t len);
+/* Raise the fd limit so that fd top fits; -1 if it cannot. */
+int rst_fit_fds(int top);
 
 /* rst_mem.c: the address space of the stopped process r works in. */
 int rst_memory(struct rst_proc *p, struct remote *r);

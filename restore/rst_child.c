@@ -31,8 +31,8 @@
 		return -1;                                                    \
 	} while (0)
 
-/* Close every fd but those in [base, base + n). */
-static void close_others(int base, int n)
+/* Close every fd but those in [base, base + n) and [base2, base2 + n2). */
+static void close_others(int base, int n, int base2, int n2)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc/self/fd");
@@ -45,10 +45,22 @@ static void close_others(int base, int n)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		fd = atoi(de->d_name);
-		if (fd != dfd && (fd < base || fd >= base + n))
+		if (fd != dfd && (fd < base || fd >= base + n) && (fd < base2 || fd >= base2 + n2))
 			close(fd);
 	}
 	closedir(d);
+}
+
+int rst_fit_fds(int top)
+{
+	struct rlimit nofile;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile) || (rlim_t)top < nofile.rlim_cur)
+		return 0;
+	nofile.rlim_cur = nofile.rlim_max;
+	if ((rlim_t)top >= nofile.rlim_max || setrlimit(RLIMIT_NOFILE, &nofile))
+		return -1;
+	return 0;
 }
 
 /* Copy the object's page runs from the image (page-aligned there) into fd. */
@@ -133,15 +145,20 @@ static int make_objects(struct rst_proc *p, int pages_fd, char *why, size_t len)
 	return 0;
 }
 
-static int restore_fd(struct rst_proc *p, const struct rst_fd *f, int base, char *why, size_t len)
+static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct rst_fd *f,
+		      char *why, size_t len)
 {
 	int fd = -1, flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 
 	if (f->dup_of >= 0) {
 		if (dup2(f->dup_of, f->fd) < 0)
 			FAIL("fd %d: cannot share fd %d: %s", f->fd, f->dup_of, strerror(errno));
+	} else if (f->shared >= 0) {
+		if (dup2(a->gbase + RST_G_SHARED + f->shared, f->fd) < 0)
+			FAIL("fd %d: cannot take the open file it shares: %s", f->fd,
+			     strerror(errno));
 	} else if (!strcmp(f->kind, "external")) {
-		if (dup2(base + 2 + f->fd, f->fd) < 0)
+		if (dup2(a->gbase + RST_G_STDIO + f->fd, f->fd) < 0)
 			FAIL("fd %d: the restore's own stdio is not open", f->fd);
 	} else {
 		if (f->object >= 0) {
@@ -171,35 +188,59 @@ static int restore_fd(struct rst_proc *p, const struct rst_fd *f, int base, char
 	return 0;
 }
 
-int rst_child_setup(struct rst_proc *p, int pages_fd, int chan, char *why, size_t len)
+/*
+ * Its session and process group: its own, or its parent's (inherited), or
+ * a group another process of its session leads (made first, or soon: the
+ * processes set themselves up at once).
+ */
+static int join_group(const struct rst_proc *p, char *why, size_t len)
 {
-	int base = p->service_base, n = 5 + p->nobjects;
-	struct rlimit nofile;
-
-	/* the service fds must fit under the fd limit while we work */
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && (rlim_t)(base + n) > nofile.rlim_cur) {
-		nofile.rlim_cur = nofile.rlim_max;
-		if ((rlim_t)(base + n) > nofile.rlim_max || setrlimit(RLIMIT_NOFILE, &nofile))
-			FAIL("fd %d is above this machine's fd limit (%llu)", base - 1,
-			     (unsigned long long)nofile.rlim_max);
-	}
-	if (dup2(pages_fd, base) < 0 || dup2(chan, base + 1) < 0)
-		FAIL("cannot set up the restore's own fds: %s", strerror(errno));
-	for (int fd = 0; fd <= 2; fd++)
-		if (dup2(fd, base + 2 + fd) < 0)
-			dup2(base, base + 2 + fd); /* a placeholder: the fd was closed */
-	close_others(base, n);
-	if (make_objects(p, base, why, len))
-		return -1;
+	pid_t inherited = p->parent ? p->parent->pgid : -1;
 
 	if (p->sid == p->pid) {
 		if (setsid() < 0)
 			FAIL("cannot make session %d: %s", p->sid, strerror(errno));
-	} else if (p->pgid == p->pid && setpgid(0, 0)) {
-		FAIL("cannot make process group %d: %s", p->pgid, strerror(errno));
+		return 0;
 	}
+	if (p->pgid == p->pid) {
+		if (setpgid(0, 0))
+			FAIL("cannot make process group %d: %s", p->pgid, strerror(errno));
+		return 0;
+	}
+	if (!p->parent || p->pgid == inherited)
+		return 0;
+	for (int i = 0; i < 2000; i++) {
+		if (setpgid(0, p->pgid) == 0)
+			return 0;
+		if (errno != EPERM)
+			break;
+		usleep(1000);
+	}
+	FAIL("cannot join process group %d: %s", p->pgid, strerror(errno));
+}
+
+int rst_child_setup(const struct rst_app *a, struct rst_proc *p, char *why, size_t len)
+{
+	int base = p->service_base, n = 5 + p->nobjects, g = a->gbase;
+
+	/* the service fds must fit under the fd limit while we work */
+	if (rst_fit_fds(base + n))
+		FAIL("fd %d is above this machine's fd limit", base - 1);
+	if (dup2(g + RST_G_PAGES, base) < 0 || dup2(g + RST_G_CHAN, base + 1) < 0)
+		FAIL("cannot set up the restore's own fds: %s", strerror(errno));
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(g + RST_G_STDIO + fd, base + 2 + fd) < 0)
+			FAIL("cannot set up the restore's own fds: %s", strerror(errno));
+	close_others(base, n, g, RST_G_SHARED + a->nshared);
+	if (make_objects(p, base, why, len))
+		return -1;
+	return join_group(p, why, len);
+}
+
+int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size_t len)
+{
 	for (size_t i = 0; i < p->nfds; i++)
-		if (restore_fd(p, &p->fds[i], base, why, len))
+		if (restore_fd(a, p, &p->fds[i], why, len))
 			return -1;
 	umask(p->umask);
 	if (personality(p->personality) < 0)

@@ -206,6 +206,7 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
 	static const char *const kinds[] = { "file", "dir", "chr", "memfd", "deleted", "external" };
+	struct json_object *a;
 	int known = 0;
 
 	if (jg_int(o, "fd", &f->fd) || f->fd < 0 || f->fd > (1 << 20) ||
@@ -223,6 +224,15 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	f->dup_of = -1;
 	if (json_object_object_get_ex(o, "dup_of", NULL) && jg_int(o, "dup_of", &f->dup_of))
 		BAD("fd %d: the fd it shares is damaged", p->pid, f->fd);
+	f->same_pid = f->same_fd = f->shared = -1;
+	if (json_object_object_get_ex(o, "same_as", &a)) {
+		if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) != 2)
+			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
+		f->same_pid = json_object_get_int(json_object_array_get_idx(a, 0));
+		f->same_fd = json_object_get_int(json_object_array_get_idx(a, 1));
+		if (f->same_pid <= 0 || f->same_pid == p->pid || f->same_fd < 0 || f->dup_of >= 0)
+			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
+	}
 	f->object = -1;
 	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
 		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The process tree of an application, made again in its original shape:
+ * each process is made by its parent (clone3 with set_tid, so pids stay),
+ * after the parent has its session and group, so that children inherit
+ * them as they did. Processes whose parent is not in the image are made by
+ * the namespace's init, or by appshot when the application shares ours.
+ *
+ * Open files that several processes share (one offset for all) are opened
+ * once, by appshot, before any process is made: every process inherits
+ * them among its "global" fds and takes its own from there.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "appinit.h"
+#include "log.h"
+#include "rst.h"
+
+static struct rst_proc *find_proc(const struct rst_app *a, pid_t pid)
+{
+	for (size_t i = 0; i < a->nprocs; i++)
+		if (a->procs[i].pid == pid)
+			return &a->procs[i];
+	return NULL;
+}
+
+static struct rst_fd *find_fd(struct rst_proc *p, int fd)
+{
+	for (size_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].fd == fd)
+			return &p->fds[i];
+	return NULL;
+}
+
+static int add_child(struct rst_proc *parent, struct rst_proc *c)
+{
+	struct rst_proc **n = realloc(parent->children, (parent->nchildren + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	parent->children = n;
+	n[parent->nchildren++] = c;
+	return 0;
+}
+
+/*
+ * Sessions come back by inheritance: a process leads its own, or is in its
+ * parent's. One whose session leader is gone (a daemon after setsid and a
+ * second fork) would need a stand-in leader: not done yet.
+ */
+static int check_session(const struct rst_app *a, const struct rst_proc *p)
+{
+	if (p->sid == p->pid)
+		return 0;
+	if (p->parent ? p->sid == p->parent->sid : (!a->own_ns || p->sid == 0))
+		return 0;
+	pr_err("restore: pid %d is in session %d, which %s: appshot cannot restore a session "
+	       "whose leader is gone yet",
+	       p->pid, p->sid, p->parent ? "is not its parent's" : "began outside the application");
+	return -ENOTSUP;
+}
+
+int rst_tree_plan(struct rst_app *a)
+{
+	int err;
+
+	a->roots = calloc(a->nprocs, sizeof(*a->roots));
+	if (!a->roots)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct rst_proc *p = &a->procs[i], *parent = find_proc(a, p->ppid);
+
+		if (parent == p) {
+			pr_err("restore: pid %d is its own parent in the image", p->pid);
+			return -EBADMSG;
+		}
+		if (find_proc(a, p->pid) != p) {
+			pr_err("restore: pid %d is twice in the image", p->pid);
+			return -EBADMSG;
+		}
+		p->parent = parent;
+		err = parent ? add_child(parent, p) : 0;
+		if (err)
+			return err;
+		if (!parent)
+			a->roots[a->nroots++] = p;
+	}
+	/* a loop of parents would leave no root to start from */
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct rst_proc *q = &a->procs[i];
+		size_t depth = 0;
+
+		while (q->parent && depth++ <= a->nprocs)
+			q = q->parent;
+		if (q->parent) {
+			pr_err("restore: the parents of pid %d make a loop", a->procs[i].pid);
+			return -EBADMSG;
+		}
+		err = check_session(a, &a->procs[i]);
+		if (err)
+			return err;
+	}
+
+	/* Open files shared between processes: one slot each, named by the first holder. */
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct rst_proc *p = &a->procs[i];
+
+		for (size_t k = 0; k < p->nfds; k++) {
+			struct rst_fd *f = &p->fds[k], *first, **n;
+			struct rst_proc *holder;
+
+			if (f->same_pid < 0)
+				continue;
+			holder = find_proc(a, f->same_pid);
+			first = holder ? find_fd(holder, f->same_fd) : NULL;
+			if (!first || first->same_pid >= 0 || first->dup_of >= 0 ||
+			    first->object >= 0 || strcmp(first->kind, f->kind)) {
+				pr_err("restore: pid %d fd %d shares the open file of pid %d fd %d, "
+				       "which the image does not hold as such",
+				       p->pid, f->fd, f->same_pid, f->same_fd);
+				return -EBADMSG;
+			}
+			if (first->shared < 0) {
+				n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
+				if (!n)
+					return -ENOMEM;
+				a->shared = n;
+				first->shared = a->nshared;
+				n[a->nshared++] = first;
+			}
+			f->shared = first->shared;
+		}
+	}
+	return 0;
+}
+
+static int highest_fd(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int top = 2;
+
+	if (!d)
+		return 1024;
+	while ((de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && atoi(de->d_name) > top)
+			top = atoi(de->d_name);
+	closedir(d);
+	return top;
+}
+
+int rst_tree_open(struct rst_app *a)
+{
+	int top;
+
+	a->shared_fd = calloc(a->nshared + 1, sizeof(*a->shared_fd));
+	if (!a->shared_fd)
+		return -ENOMEM;
+	for (size_t k = 0; k < a->nshared; k++)
+		a->shared_fd[k] = -1;
+	for (size_t k = 0; k < a->nshared; k++) {
+		const struct rst_fd *f = a->shared[k];
+		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+		int fd = open(f->path, flags | O_CLOEXEC);
+
+		if (fd < 0) {
+			pr_perror("restore: cannot open %s", f->path);
+			return -errno;
+		}
+		a->shared_fd[k] = fd;
+		if (!S_ISCHR(f->mode) && !(flags & O_PATH) && lseek(fd, f->pos, SEEK_SET) < 0) {
+			pr_perror("restore: cannot seek %s to %llu", f->path,
+				  (unsigned long long)f->pos);
+			return -errno;
+		}
+	}
+	/* above every process's own fds and service fds, and above all of ours */
+	top = highest_fd();
+	a->gbase = top + 1;
+	for (size_t i = 0; i < a->nprocs; i++) {
+		const struct rst_proc *p = &a->procs[i];
+		int end = p->service_base + 5 + p->nobjects;
+
+		if (end > a->gbase)
+			a->gbase = end;
+	}
+	return 0;
+}
+
+void rst_tree_free_fds(struct rst_app *a)
+{
+	for (size_t k = 0; a->shared_fd && k < a->nshared; k++)
+		if (a->shared_fd[k] >= 0) {
+			close(a->shared_fd[k]);
+			a->shared_fd[k] = -1;
+		}
+}
+
+void rst_tree_free(struct rst_app *a)
+{
+	rst_tree_free_fds(a);
+	for (size_t i = 0; i < a->nprocs; i++)
+		free(a->procs[i].children);
+	free(a->shared_fd);
+	free(a->shared);
+	free(a->roots);
+	a->shared_fd = NULL;
+	a->shared = NULL;
+	a->roots = NULL;
+}
+
+int rst_tree_globals(const struct rst_app *a, int pages_fd, int chan)
+{
+	int g = a->gbase, n = RST_G_SHARED + a->nshared;
+	struct dirent *de;
+	DIR *d;
+
+	if (rst_fit_fds(g + n))
+		return -EMFILE;
+	/* every source is below gbase: no dup2 here overwrites one still to move */
+	if (dup2(pages_fd, g + RST_G_PAGES) < 0 || dup2(chan, g + RST_G_CHAN) < 0)
+		return -errno;
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(fd, g + RST_G_STDIO + fd) < 0 && dup2(pages_fd, g + RST_G_STDIO + fd) < 0)
+			return -errno; /* a closed stdio: a placeholder */
+	for (size_t k = 0; k < a->nshared; k++)
+		if (dup2(a->shared_fd[k], g + RST_G_SHARED + k) < 0)
+			return -errno;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd != dirfd(d) &&
+		    (fd < g || fd >= g + n))
+			close(fd);
+	}
+	closedir(d);
+	for (int fd = g; fd < g + n; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+pid_t rst_clone(pid_t pid, int cgroup_fd, uint64_t flags)
+{
+	pid_t want = pid;
+	struct clone_args ca = {
+		.flags = flags,
+		.exit_signal = SIGCHLD,
+		.set_tid = pid > 0 ? (uintptr_t)&want : 0,
+		.set_tid_size = pid > 0,
+		.cgroup = cgroup_fd,
+	};
+
+	if (cgroup_fd < 0)
+		ca.cgroup = 0;
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+static void __attribute__((noreturn)) say(int chan, pid_t vpid, const char *why)
+{
+	struct rst_ready m = { .err = 1, .vpid = vpid };
+
+	snprintf(m.why, sizeof(m.why), "%s", why);
+	send(chan, &m, sizeof(m), MSG_NOSIGNAL);
+	_exit(1);
+}
+
+void rst_tree_process(const struct rst_app *a, struct rst_proc *p)
+{
+	struct rst_ready m = { .vpid = p->pid };
+	int chan = a->gbase + RST_G_CHAN;
+	char c;
+
+	reset_signals();
+	if (rst_child_setup(a, p, m.why, sizeof(m.why)))
+		say(chan, p->pid, m.why);
+	for (size_t i = 0; i < p->nchildren; i++) {
+		pid_t child = rst_clone(p->children[i]->pid, -1, 0);
+
+		if (child == 0)
+			rst_tree_process(a, p->children[i]);
+		if (child < 0) {
+			snprintf(m.why, sizeof(m.why), "pid %d cannot make its child %d: %s", p->pid,
+				 p->children[i]->pid, errno == EEXIST ? "the pid is taken" :
+				 strerror(errno));
+			say(chan, p->pid, m.why);
+		}
+	}
+	if (rst_child_files(a, p, m.why, sizeof(m.why)))
+		say(chan, p->pid, m.why);
+	chan = p->service_base + 1;
+	close_range(a->gbase, a->gbase + RST_G_SHARED + a->nshared - 1, 0);
+	/* SO_PASSCRED on appshot's end: the kernel adds our pid, as appshot sees it */
+	if (send(chan, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+		_exit(1);
+	/* appshot takes over from here; this read never returns unless it is gone */
+	while (read(chan, &c, 1) < 0)
+		;
+	_exit(1);
+}

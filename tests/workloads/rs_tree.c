@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Restore workload: a process tree.
+ *
+ *   main ─┬─ a (its own process group) ── g (in a's group)
+ *         └─ b (its own session)        ── h (in b's session and group)
+ *
+ * main and a share one open file (written by both: one offset); every
+ * process has memory of its own filled from its pid, a file of its own at
+ * an offset, and a name. The children wait (pause) across the cycles; at
+ * the end main signals a and b, each signals its child, and every process
+ * checks its pid, parent, group, session, name, memory and files, and
+ * exits 0 or 1; parents pass their children's failures up. a writes the
+ * shared file once more first: main must see its offset move.
+ *
+ * usage: rs_tree [cycles]
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "wl.h"
+
+#define MEM (256 * 1024)
+
+struct self {
+	pid_t pid, ppid, pgid, sid;
+	int outside; /* parent, group and session outside the application: not kept */
+	int mains_session; /* in main's session, wherever that is */
+	char name[16];
+	unsigned char *mem;
+	int own_fd;
+	off_t own_pos;
+};
+
+static volatile sig_atomic_t go;
+static char dir[4096];
+static int end_write = -1; /* a: the shared file, written once more at the end */
+static pid_t main_pid, main_sid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go = 1;
+}
+
+static void fill(unsigned char *m, pid_t pid)
+{
+	for (size_t i = 0; i < MEM; i++)
+		m[i] = (unsigned char)(i * 31 + pid);
+}
+
+/* Who this process is, remembered to be checked after the restores. */
+static void become(struct self *s, const char *name)
+{
+	char path[4200];
+
+	s->pid = getpid();
+	s->ppid = getppid();
+	s->pgid = getpgrp();
+	s->sid = getsid(0);
+	/* sharing our pid namespace, main's parent, group and session are the harness's */
+	s->outside = s->ppid != 1 && !strcmp(name, "tree-main");
+	s->mains_session = s->sid == main_sid;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	WL_CHECK(prctl(PR_SET_NAME, s->name) == 0);
+	WL_CHECK((s->mem = malloc(MEM)));
+	fill(s->mem, s->pid);
+	snprintf(path, sizeof(path), "%s/own-%s", dir, name);
+	WL_CHECK((s->own_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	WL_CHECK(write(s->own_fd, name, strlen(name)) == (ssize_t)strlen(name));
+	s->own_pos = lseek(s->own_fd, 0, SEEK_CUR);
+}
+
+static void check(const struct self *s)
+{
+	char comm[32] = "";
+	unsigned char *want = malloc(MEM);
+
+	WL_CHECK(want);
+	fill(want, s->pid);
+	wl_expect(getpid() == s->pid, "%s: pid %d, was %d", s->name, (int)getpid(), (int)s->pid);
+	wl_expect(s->outside || getppid() == s->ppid, "%s: parent %d, was %d", s->name,
+		  (int)getppid(), (int)s->ppid);
+	wl_expect(s->outside || getpgrp() == s->pgid, "%s: group %d, was %d", s->name,
+		  (int)getpgrp(), (int)s->pgid);
+	if (s->mains_session)
+		wl_expect(getsid(0) == getsid(main_pid), "%s: session %d, main's is %d", s->name,
+			  (int)getsid(0), (int)getsid(main_pid));
+	else
+		wl_expect(getsid(0) == s->sid, "%s: session %d, was %d", s->name, (int)getsid(0),
+			  (int)s->sid);
+	prctl(PR_GET_NAME, comm);
+	wl_expect(!strcmp(comm, s->name), "%s: named %s", s->name, comm);
+	wl_expect(!memcmp(s->mem, want, MEM), "%s: its memory changed", s->name);
+	wl_expect(lseek(s->own_fd, 0, SEEK_CUR) == s->own_pos, "%s: its file is at %lld, was %lld",
+		  s->name, (long long)lseek(s->own_fd, 0, SEEK_CUR), (long long)s->own_pos);
+	free(want);
+}
+
+/* A child: wait for the end, pass it on to its own child, check, exit with the verdict. */
+static void __attribute__((noreturn)) child_end(const struct self *s, pid_t child)
+{
+	int status;
+
+	while (!go)
+		pause();
+	if (child > 0) {
+		WL_CHECK(kill(child, SIGUSR1) == 0);
+		WL_CHECK(waitpid(child, &status, 0) == child);
+		wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "%s: its child %d failed (status %#x)", s->name, (int)child, status);
+	}
+	if (end_write >= 0)
+		WL_CHECK(write(end_write, "efgh", 4) == 4);
+	check(s);
+	fflush(stderr);
+	_exit(wl_failures ? 1 : 0);
+}
+
+/* A leaf: its own state, then wait. */
+static void __attribute__((noreturn)) leaf(const char *name)
+{
+	struct self s;
+
+	become(&s, name);
+	child_end(&s, -1);
+}
+
+int main(int argc, char **argv)
+{
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, shared, status;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	char path[4200], buf[64] = "";
+	struct self s;
+	pid_t a, b;
+
+	wl_init();
+	WL_CHECK(getenv("WL_DIR"));
+	snprintf(dir, sizeof(dir), "%s", getenv("WL_DIR"));
+	WL_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	main_pid = getpid();
+	main_sid = getsid(0);
+	become(&s, "tree-main");
+	snprintf(path, sizeof(path), "%s/shared", dir);
+	WL_CHECK((shared = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	WL_CHECK(write(shared, "0123", 4) == 4);
+
+	a = fork();
+	WL_CHECK(a >= 0);
+	if (a == 0) {
+		struct self me;
+		pid_t g;
+
+		WL_CHECK(setpgid(0, 0) == 0);
+		become(&me, "tree-a");
+		WL_CHECK(write(shared, "abcd", 4) == 4); /* moves main's offset too */
+		g = fork();
+		WL_CHECK(g >= 0);
+		if (g == 0)
+			leaf("tree-g");
+		end_write = shared;
+		child_end(&me, g);
+	}
+	b = fork();
+	WL_CHECK(b >= 0);
+	if (b == 0) {
+		struct self me;
+		pid_t h;
+
+		WL_CHECK(setsid() == getpid());
+		become(&me, "tree-b");
+		h = fork();
+		WL_CHECK(h >= 0);
+		if (h == 0)
+			leaf("tree-h");
+		child_end(&me, h);
+	}
+	/* everyone set up: a has written, its group and b's session exist */
+	for (int i = 0; i < 5000 && (lseek(shared, 0, SEEK_CUR) != 8 || getpgid(a) != a ||
+				     getsid(b) != b); i++)
+		usleep(1000);
+	WL_CHECK(lseek(shared, 0, SEEK_CUR) == 8);
+	usleep(50000); /* the grandchildren named themselves */
+
+	for (int c = 1; c <= cycles; c++)
+		wl_checkpoint("{\"cp\":%d,\"pid\":%d,\"a\":%d,\"b\":%d}", c, (int)getpid(), (int)a,
+			      (int)b);
+
+	/* the end: a writes through the shared file once more, after every restore */
+	WL_CHECK(kill(a, SIGUSR1) == 0);
+	WL_CHECK(kill(b, SIGUSR1) == 0);
+	WL_CHECK(waitpid(a, &status, 0) == a);
+	wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child a failed (status %#x)",
+		  status);
+	WL_CHECK(waitpid(b, &status, 0) == b);
+	wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child b failed (status %#x)",
+		  status);
+	check(&s);
+	wl_expect(lseek(shared, 0, SEEK_CUR) == 12, "the shared file is at %lld, not 12",
+		  (long long)lseek(shared, 0, SEEK_CUR));
+	WL_CHECK(pread(shared, buf, sizeof(buf) - 1, 0) >= 0);
+	wl_expect(!strcmp(buf, "0123abcdefgh"), "the shared file holds '%s'", buf);
+	return wl_result(cycles + 1);
+}
