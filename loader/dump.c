@@ -615,6 +615,9 @@ void dump_free(struct dump *d)
 {
 	free(d->files);
 	free(d->seen);
+	free(d->pipes);
+	d->pipes = NULL;
+	d->npipes = 0;
 	d->files = NULL;
 	d->seen = NULL;
 	d->nfiles = d->nseen = 0;

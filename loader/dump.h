@@ -12,7 +12,9 @@
  *   objects (shared memory, memfds, deleted files: their contents as page
  *   runs), vmas (each with the page runs of its own memory), fds. An fd
  *   whose open file an earlier process of the image holds too names it:
- *   "same_as": [pid, fd].
+ *   "same_as": [pid, fd]. A pipe whose both ends the application holds is
+ *   "pipe" (its inode, size and unread bytes; the bytes in a blob record
+ *   pipe-INODE); one with an end outside it may only be stdio ("external").
  * Page runs are [start, pages, offset in the pages record].
  */
 #ifndef APPSHOT_DUMP_H
@@ -39,6 +41,13 @@ struct dump_object {
 	pid_t vpid;
 };
 
+/* A pipe the application holds: inside it if it holds both ends. */
+struct dump_pipe {
+	uint64_t ino;
+	int reader, writer;
+	int saved; /* its contents are in the image */
+};
+
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
@@ -50,7 +59,12 @@ struct dump {
 	size_t nfiles;
 	struct dump_object *seen; /* objects of the processes dumped so far */
 	size_t nseen;
+	struct dump_pipe *pipes; /* every pipe of the application's processes */
+	size_t npipes;
 };
+
+/* Before any process is dumped: which pipes the processes hold, and which ends. */
+int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n);
 
 void dump_free(struct dump *d);
 

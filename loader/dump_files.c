@@ -7,9 +7,12 @@
  *
  * stdio from outside the application (a pipe, terminal or socket on fds
  * 0-2) is "external": the restore gives it its own, as CRIU's --shell-job.
+ * A pipe the application holds both ends of is its own: saved with the
+ * bytes in it (copied with tee, so they stay), made again at restore.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,121 @@ static int is_tty(dev_t rdev)
 	unsigned int m = major(rdev);
 
 	return m == 136 || m == 4 || m == 5 || m == 3 || (m >= 204 && m <= 207);
+}
+
+static struct dump_pipe *find_pipe(struct dump *d, uint64_t ino)
+{
+	for (size_t i = 0; i < d->npipes; i++)
+		if (d->pipes[i].ino == ino)
+			return &d->pipes[i];
+	return NULL;
+}
+
+/* The inode of an anonymous pipe from its /proc link, or 0. */
+static uint64_t pipe_ino(const char *link)
+{
+	return strncmp(link, "pipe:[", 6) ? 0 : strtoull(link + 6, NULL, 10);
+}
+
+int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
+{
+	char path[64], link[64];
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		int *fds = NULL;
+		size_t nfds = 0;
+
+		err = proc_fds(pids[i], &fds, &nfds);
+		for (size_t k = 0; k < nfds && !err; k++) {
+			unsigned long long pos;
+			unsigned int flags;
+			struct dump_pipe *p;
+			ssize_t len;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pids[i], fds[k]);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len <= 0)
+				continue;
+			link[len] = 0;
+			if (!pipe_ino(link) || fdinfo(pids[i], fds[k], &pos, &flags))
+				continue;
+			p = find_pipe(d, pipe_ino(link));
+			if (!p) {
+				p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
+				if (!p) {
+					err = -ENOMEM;
+					break;
+				}
+				d->pipes = p;
+				p = &d->pipes[d->npipes++];
+				*p = (struct dump_pipe){ .ino = pipe_ino(link) };
+			}
+			p->reader |= (flags & O_ACCMODE) != O_WRONLY;
+			p->writer |= (flags & O_ACCMODE) != O_RDONLY;
+		}
+		free(fds);
+	}
+	if (err)
+		pr_err("cannot list the pipes of the application: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * The bytes in a pipe, copied without taking them: a new reader of it
+ * (opened through /proc), tee'd into a pipe of ours as large as it.
+ */
+static int save_pipe(struct dump *d, pid_t pid, int fd, struct dump_pipe *p,
+		     struct json_object *o)
+{
+	char path[64], name[64];
+	int in = -1, tmp[2] = { -1, -1 }, size, err = 0;
+	ssize_t n = 0;
+	char *buf = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (in < 0 || (size = fcntl(in, F_GETPIPE_SZ)) < 0 || pipe2(tmp, O_CLOEXEC) ||
+	    fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
+		err = -errno;
+		pr_err("pid %d fd %d: cannot look into its pipe: %s", pid, fd, strerror(errno));
+		goto out;
+	}
+	js_i64(o, "pipe_size", size);
+	if (p->saved)
+		goto out;
+	n = tee(in, tmp[1], INT_MAX, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno == EAGAIN)
+		n = 0; /* empty */
+	if (n < 0) {
+		err = -errno;
+		pr_err("pid %d fd %d: cannot copy the bytes in its pipe: %s", pid, fd,
+		       strerror(errno));
+		goto out;
+	}
+	if (n > 0) {
+		buf = malloc(n);
+		if (!buf || read(tmp[0], buf, n) != n) {
+			err = buf ? -EIO : -ENOMEM;
+			goto out;
+		}
+		snprintf(name, sizeof(name), "pipe-%llu", (unsigned long long)p->ino);
+		err = image_write_blob(&d->w, name, buf, n);
+		if (err)
+			goto out;
+		js_str(o, "pipe_data", name);
+	}
+	js_i64(o, "pipe_bytes", n);
+	p->saved = 1;
+out:
+	free(buf);
+	if (in >= 0)
+		close(in);
+	if (tmp[0] >= 0)
+		close(tmp[0]);
+	if (tmp[1] >= 0)
+		close(tmp[1]);
+	return err;
 }
 
 /* Why an fd cannot be saved yet, or NULL: the name of its kind. */
@@ -140,6 +258,7 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		unsigned long long pos = 0;
 		unsigned int flags = 0;
 		const char *why, *kind;
+		struct dump_pipe *pipe;
 		long fdflags;
 		int dup;
 		ssize_t len;
@@ -177,12 +296,21 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 			}
 		}
 		why = unsupported(link, st[i].st_mode);
-		if (fd <= 2 && (S_ISFIFO(st[i].st_mode) || S_ISSOCK(st[i].st_mode) ||
+		pipe = pipe_ino(link) ? find_pipe(d, pipe_ino(link)) : NULL;
+		if (pipe && pipe->reader && pipe->writer) {
+			kind = "pipe";
+			js_u64(o, "pipe", pipe->ino);
+			err = save_pipe(d, pid, fd, pipe, o);
+			if (err) {
+				json_object_put(o);
+				break;
+			}
+		} else if (fd <= 2 && (S_ISFIFO(st[i].st_mode) || S_ISSOCK(st[i].st_mode) ||
 				(S_ISCHR(st[i].st_mode) && is_tty(st[i].st_rdev)))) {
 			kind = "external"; /* stdio from outside: given again at restore */
 		} else if (why) {
-			pr_err("pid %d fd %d is %s (%s): appshot cannot save it yet", pid, fd, why,
-			       link);
+			pr_err("pid %d fd %d is %s (%s)%s: appshot cannot save it yet", d->vpid, fd,
+			       why, link, pipe ? " whose other end is outside the application" : "");
 			json_object_put(o);
 			err = -ENOTSUP;
 			break;

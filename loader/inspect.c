@@ -180,6 +180,10 @@ static struct json_object *model_fd(struct json_object *f)
 		js_i64(m, "shares_with", geti(f, "dup_of"));
 	if (json_object_object_get_ex(f, "same_as", &same))
 		jadd(m, "shares_with_process", json_object_get(same));
+	if (json_object_object_get_ex(f, "pipe_bytes", NULL)) {
+		js_i64(m, "pipe_bytes", geti(f, "pipe_bytes"));
+		js_i64(m, "pipe_size", geti(f, "pipe_size"));
+	}
 	return m;
 }
 
@@ -365,6 +369,9 @@ static void print_process(struct json_object *p)
 			printf(", shares the file of pid %d fd %d",
 			       json_object_get_int(json_object_array_get_idx(same, 0)),
 			       json_object_get_int(json_object_array_get_idx(same, 1)));
+		if (json_object_object_get_ex(f, "pipe_bytes", NULL))
+			printf(", %" PRId64 " of %" PRId64 " bytes in it", geti(f, "pipe_bytes"),
+			       geti(f, "pipe_size"));
 		printf("\n");
 	}
 	a = jg_arr(sig, "actions");

@@ -243,6 +243,9 @@ int do_snapshot(int argc, char **argv)
 	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	frozen = 0;
 
+	err = dump_scan_pipes(&d, pids, npids);
+	if (err)
+		goto undo;
 	progress_start(&d.progress, "snapshot", 0);
 	err = image_pages_open(&d.w, &d.pages);
 	for (size_t i = 0; i < npids && !err; i++) {

@@ -447,7 +447,21 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 			return err;
 		a->procs[i].pages_off = pages_off;
 	}
-	return rst_tree_plan(a);
+	err = rst_tree_plan(a);
+	for (size_t i = 0; !err && i < a->npipes; i++) {
+		struct rst_pipe *pp = &a->pipes[i];
+		size_t len = 0;
+
+		if (!pp->len)
+			continue;
+		pp->data = image_read_blob(im, pp->data_name, &len);
+		if (!pp->data || len != pp->len) {
+			pr_err("image %s: the bytes of pipe:[%llu] are missing or damaged", dir,
+			       (unsigned long long)pp->ino);
+			err = -EBADMSG;
+		}
+	}
+	return err;
 }
 
 static void free_app(struct rst_app *a)

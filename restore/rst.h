@@ -58,8 +58,12 @@ struct rst_fd {
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
 	int same_fd;
 	int shared; /* the slot of that open file among the shared ones, or -1 */
+	uint64_t pipe; /* a pipe of the application: its inode then */
+	int pipe_size;
+	int64_t pipe_bytes; /* unread bytes, -1 if another fd says */
+	char pipe_data[64]; /* the blob record with them */
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external */
+	char kind[16]; /* file dir chr memfd deleted external pipe */
 	char path[PATH_MAX];
 };
 
@@ -146,6 +150,16 @@ struct rst_proc {
 #define RST_G_STDIO 2
 #define RST_G_SHARED 5
 
+/* A pipe of the application, made by appshot with the bytes it held. */
+struct rst_pipe {
+	uint64_t ino;
+	int size;
+	char data_name[64];
+	void *data;
+	size_t len;
+	int rd, wr, rd_taken, wr_taken; /* in appshot */
+};
+
 struct rst_app {
 	struct rst_proc *procs;
 	size_t nprocs;
@@ -154,6 +168,8 @@ struct rst_app {
 	struct rst_fd **shared; /* the first holder's fd of each shared open file */
 	size_t nshared;
 	int *shared_fd; /* in appshot, while the processes are made */
+	struct rst_pipe *pipes;
+	size_t npipes;
 	int own_ns;
 	int gbase;
 	int chan; /* appshot's end of the channel, while the processes are restored */

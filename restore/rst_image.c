@@ -205,7 +205,8 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 
 static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
-	static const char *const kinds[] = { "file", "dir", "chr", "memfd", "deleted", "external" };
+	static const char *const kinds[] = { "file",	 "dir",	     "chr", "memfd",
+					     "deleted", "external", "pipe" };
 	struct json_object *a;
 	int known = 0;
 
@@ -232,6 +233,18 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 		f->same_fd = json_object_get_int(json_object_array_get_idx(a, 1));
 		if (f->same_pid <= 0 || f->same_pid == p->pid || f->same_fd < 0 || f->dup_of >= 0)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
+	}
+	f->pipe_bytes = -1;
+	if (!strcmp(f->kind, "pipe")) {
+		if (jg_u64(o, "pipe", &f->pipe) || jg_int(o, "pipe_size", &f->pipe_size) ||
+		    f->pipe_size < 4096 || f->pipe_size > (1 << 30))
+			BAD("fd %d: its pipe's record is damaged", p->pid, f->fd);
+		if (json_object_object_get_ex(o, "pipe_bytes", NULL) &&
+		    (jg_i64(o, "pipe_bytes", &f->pipe_bytes) || f->pipe_bytes < 0 ||
+		     f->pipe_bytes > f->pipe_size))
+			BAD("fd %d: its pipe's bytes are damaged", p->pid, f->fd);
+		if (f->pipe_bytes > 0 && jg_str(o, "pipe_data", f->pipe_data, sizeof(f->pipe_data)))
+			BAD("fd %d: its pipe's bytes are missing", p->pid, f->fd);
 	}
 	f->object = -1;
 	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {

@@ -8,7 +8,8 @@
  *
  * Open files that several processes share (one offset for all) are opened
  * once, by appshot, before any process is made: every process inherits
- * them among its "global" fds and takes its own from there.
+ * them among its "global" fds and takes its own from there. So are the
+ * application's pipes, with the bytes they held.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -72,6 +73,119 @@ static int check_session(const struct rst_app *a, const struct rst_proc *p)
 	return -ENOTSUP;
 }
 
+static int add_slot(struct rst_app *a, struct rst_fd *f)
+{
+	struct rst_fd **n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	a->shared = n;
+	f->shared = a->nshared;
+	n[a->nshared++] = f;
+	return 0;
+}
+
+/*
+ * Every pipe once, with its size and bytes; every open file of a pipe is
+ * made by appshot (the pipe's two ends come from one pipe2), so each has a
+ * slot, shared or not.
+ */
+static int plan_pipes(struct rst_app *a)
+{
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct rst_proc *p = &a->procs[i];
+
+		for (size_t k = 0; k < p->nfds; k++) {
+			struct rst_fd *f = &p->fds[k];
+			struct rst_pipe *pp = NULL;
+			int err;
+
+			if (strcmp(f->kind, "pipe"))
+				continue;
+			for (size_t j = 0; j < a->npipes && !pp; j++)
+				if (a->pipes[j].ino == f->pipe)
+					pp = &a->pipes[j];
+			if (!pp) {
+				pp = realloc(a->pipes, (a->npipes + 1) * sizeof(*pp));
+				if (!pp)
+					return -ENOMEM;
+				a->pipes = pp;
+				pp = &a->pipes[a->npipes++];
+				*pp = (struct rst_pipe){ .ino = f->pipe, .rd = -1, .wr = -1 };
+			}
+			if (f->pipe_size > pp->size)
+				pp->size = f->pipe_size;
+			if (f->pipe_bytes > 0) {
+				snprintf(pp->data_name, sizeof(pp->data_name), "%s", f->pipe_data);
+				pp->len = f->pipe_bytes;
+			}
+			if (f->dup_of < 0 && f->same_pid < 0 && (err = add_slot(a, f)))
+				return err;
+		}
+	}
+	return 0;
+}
+
+static struct rst_pipe *pipe_of(const struct rst_app *a, uint64_t ino)
+{
+	for (size_t i = 0; i < a->npipes; i++)
+		if (a->pipes[i].ino == ino)
+			return &a->pipes[i];
+	return NULL;
+}
+
+/* A pipe made again, its bytes in it. */
+static int make_pipe(struct rst_pipe *pp)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		pr_perror("restore: cannot make a pipe");
+		return -errno;
+	}
+	pp->rd = fds[0];
+	pp->wr = fds[1];
+	if (fcntl(pp->wr, F_GETPIPE_SZ) < pp->size && fcntl(pp->wr, F_SETPIPE_SZ, pp->size) < 0) {
+		pr_perror("restore: cannot make a pipe of %d bytes", pp->size);
+		return -errno;
+	}
+	if (pp->len && write(pp->wr, pp->data, pp->len) != (ssize_t)pp->len) {
+		pr_perror("restore: cannot put %zu bytes back into a pipe", pp->len);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* An open file of the pipe: one of pipe2's ends the first time, else a new one of it. */
+static int open_pipe_end(struct rst_pipe *pp, const struct rst_fd *f)
+{
+	int acc = f->flags & O_ACCMODE, fd;
+	char path[64];
+
+	if (pp->rd < 0 && make_pipe(pp))
+		return -1;
+	if (acc == O_RDONLY && !pp->rd_taken) {
+		pp->rd_taken = 1;
+		fd = pp->rd;
+	} else if (acc == O_WRONLY && !pp->wr_taken) {
+		pp->wr_taken = 1;
+		fd = pp->wr;
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", pp->rd);
+		fd = open(path, acc | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("restore: cannot open pipe:[%llu] again",
+				  (unsigned long long)pp->ino);
+			return -1;
+		}
+	}
+	if (fcntl(fd, F_SETFL, f->flags)) {
+		pr_perror("restore: cannot set the flags of pipe:[%llu]", (unsigned long long)pp->ino);
+		return -1;
+	}
+	return fd;
+}
+
 int rst_tree_plan(struct rst_app *a)
 {
 	int err;
@@ -113,12 +227,15 @@ int rst_tree_plan(struct rst_app *a)
 			return err;
 	}
 
+	err = plan_pipes(a);
+	if (err)
+		return err;
 	/* Open files shared between processes: one slot each, named by the first holder. */
 	for (size_t i = 0; i < a->nprocs; i++) {
 		struct rst_proc *p = &a->procs[i];
 
 		for (size_t k = 0; k < p->nfds; k++) {
-			struct rst_fd *f = &p->fds[k], *first, **n;
+			struct rst_fd *f = &p->fds[k], *first;
 			struct rst_proc *holder;
 
 			if (f->same_pid < 0)
@@ -132,14 +249,8 @@ int rst_tree_plan(struct rst_app *a)
 				       p->pid, f->fd, f->same_pid, f->same_fd);
 				return -EBADMSG;
 			}
-			if (first->shared < 0) {
-				n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
-				if (!n)
-					return -ENOMEM;
-				a->shared = n;
-				first->shared = a->nshared;
-				n[a->nshared++] = first;
-			}
+			if (first->shared < 0 && (err = add_slot(a, first)))
+				return err;
 			f->shared = first->shared;
 		}
 	}
@@ -173,8 +284,16 @@ int rst_tree_open(struct rst_app *a)
 	for (size_t k = 0; k < a->nshared; k++) {
 		const struct rst_fd *f = a->shared[k];
 		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-		int fd = open(f->path, flags | O_CLOEXEC);
+		int fd;
 
+		if (!strcmp(f->kind, "pipe")) {
+			fd = open_pipe_end(pipe_of(a, f->pipe), f);
+			if (fd < 0)
+				return -EIO;
+			a->shared_fd[k] = fd;
+			continue;
+		}
+		fd = open(f->path, flags | O_CLOEXEC);
 		if (fd < 0) {
 			pr_perror("restore: cannot open %s", f->path);
 			return -errno;
@@ -185,6 +304,16 @@ int rst_tree_open(struct rst_app *a)
 				  (unsigned long long)f->pos);
 			return -errno;
 		}
+	}
+	/* the ends no process holds: a pipe whose writers are all gone reads EOF after its bytes */
+	for (size_t i = 0; i < a->npipes; i++) {
+		struct rst_pipe *pp = &a->pipes[i];
+
+		if (!pp->rd_taken && pp->rd >= 0)
+			close(pp->rd);
+		if (!pp->wr_taken && pp->wr >= 0)
+			close(pp->wr);
+		pp->rd = pp->wr = -1;
 	}
 	/* above every process's own fds and service fds, and above all of ours */
 	top = highest_fd();
@@ -213,6 +342,16 @@ void rst_tree_free(struct rst_app *a)
 	rst_tree_free_fds(a);
 	for (size_t i = 0; i < a->nprocs; i++)
 		free(a->procs[i].children);
+	for (size_t i = 0; i < a->npipes; i++) {
+		if (!a->pipes[i].rd_taken && a->pipes[i].rd >= 0)
+			close(a->pipes[i].rd);
+		if (!a->pipes[i].wr_taken && a->pipes[i].wr >= 0)
+			close(a->pipes[i].wr);
+		free(a->pipes[i].data);
+	}
+	free(a->pipes);
+	a->pipes = NULL;
+	a->npipes = 0;
 	free(a->shared_fd);
 	free(a->shared);
 	free(a->roots);
