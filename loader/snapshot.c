@@ -5,6 +5,7 @@
  * ptrace-stopped before anything is read; if anything fails, everything is
  * put back and the application goes on as if nothing had happened.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -79,21 +80,43 @@ static void free_procs(struct snap_proc *procs, size_t n)
 	free(procs);
 }
 
-/* What cannot be stopped and saved, said before anything is touched. */
+static int is_member(const pid_t *pids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * What cannot be stopped and saved, said before anything is touched: a
+ * zombie child of one of the processes (a dead task has left the cgroup's
+ * list, so every process of the machine is looked at for it).
+ */
 static int check_processes(const char *name, const pid_t *pids, size_t n)
 {
+	DIR *d = opendir("/proc");
 	struct proc_stat st;
+	struct dirent *de;
+	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (proc_stat_read(pids[i], &st))
-			continue; /* gone: the freeze will tell */
-		if (st.state == 'Z') {
-			pr_err("pid %d (%s) of '%s' is a zombie: appshot cannot save zombies yet",
-			       pids[i], st.comm, name);
-			return -ENOTSUP;
-		}
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name), vpid;
+		uint32_t level;
+
+		if (pid <= 0 || proc_stat_read(pid, &st) || st.state != 'Z' ||
+		    !is_member(pids, n, st.ppid))
+			continue;
+		if (proc_nspid(pid, &vpid, &level))
+			vpid = pid;
+		pr_err("pid %d (%s) of '%s' is a zombie: appshot cannot save zombies yet", vpid,
+		       st.comm, name);
+		err = -ENOTSUP;
 	}
-	return 0;
+	closedir(d);
+	return err;
 }
 
 /* Every thread of every process stopped, the cgroup frozen meanwhile. */
@@ -210,8 +233,10 @@ int do_snapshot(int argc, char **argv)
 		goto out;
 	}
 	err = check_processes(name, pids, npids);
-	if (err)
+	if (err) {
+		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 		goto out;
+	}
 	procs = calloc(npids, sizeof(*procs));
 	if (!procs) {
 		err = -ENOMEM;

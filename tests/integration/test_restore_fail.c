@@ -124,6 +124,42 @@ static void test_unsupported_io_uring(void **state)
 	}
 }
 
+/* A process tree holding what cannot be saved yet: refused, named, and every process runs on. */
+static void tree_refused(struct wl *w, const char *mode, const char *expect)
+{
+	char dir[PATH_MAX + 16];
+	struct run_result r;
+	struct stat st;
+
+	wl_start_stdio(w, NULL, "rs_tree", "1", mode, NULL);
+	wl_wait(w, 1);
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	run_cmd(&r, bin_path("appshot"), "snapshot", w->name, "-D", dir, NULL);
+	if (r.status != 1 || !strstr(r.err, expect) || !strstr(r.err, "runs on untouched"))
+		fail_msg("snapshot of a tree with %s: exit %d: %s", mode, r.status, r.err);
+	run_free(&r);
+	if (stat(dir, &st) == 0)
+		fail_msg("a failed snapshot left %s", dir);
+	wl_go(w);
+	wl_wait(w, 2);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the tree was changed by a failed snapshot");
+	}
+}
+
+static void test_tree_zombie_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	tree_refused(*state, "zombie", "is a zombie");
+}
+
+static void test_tree_outside_pipe_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	tree_refused(*state, "outside", "fd 20 is a pipe");
+}
+
 static void test_bad_images(void **state)
 {
 	struct wl *w = *state;
@@ -233,6 +269,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_zombie_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,

@@ -13,7 +13,11 @@
  * exits 0 or 1; parents pass their children's failures up. a writes the
  * shared file once more first: main must see its offset move.
  *
- * usage: rs_tree [cycles]
+ * With "zombie" it holds an unreaped child meanwhile, with "outside" a
+ * pipe to the harness at fd 20: both must make the snapshot fail, and
+ * leave everything as it was.
+ *
+ * usage: rs_tree [cycles [zombie|outside]]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -133,8 +137,10 @@ int main(int argc, char **argv)
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, shared, status;
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	char path[4200], buf[64] = "";
+	const char *mode = argc > 2 ? argv[2] : "";
 	struct self s;
-	pid_t a, b;
+	pid_t a, b, z = -1;
+	siginfo_t si;
 
 	wl_init();
 	WL_CHECK(getenv("WL_DIR"));
@@ -184,9 +190,26 @@ int main(int argc, char **argv)
 	WL_CHECK(lseek(shared, 0, SEEK_CUR) == 8);
 	usleep(50000); /* the grandchildren named themselves */
 
+	if (!strcmp(mode, "zombie")) {
+		z = fork();
+		WL_CHECK(z >= 0);
+		if (z == 0)
+			_exit(7);
+		WL_CHECK(waitid(P_PID, z, &si, WEXITED | WNOWAIT) == 0);
+	} else if (!strcmp(mode, "outside")) {
+		WL_CHECK(dup2(0, 20) == 20);
+	}
+
 	for (int c = 1; c <= cycles; c++)
 		wl_checkpoint("{\"cp\":%d,\"pid\":%d,\"a\":%d,\"b\":%d}", c, (int)getpid(), (int)a,
 			      (int)b);
+
+	if (z > 0) {
+		WL_CHECK(waitpid(z, &status, 0) == z);
+		wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 7, "the zombie was %#x",
+			  status);
+	}
+	close(20);
 
 	/* the end: a writes through the shared file once more, after every restore */
 	WL_CHECK(kill(a, SIGUSR1) == 0);
