@@ -25,6 +25,7 @@
 
 static const char *const type_names[] = {
 	[REC_MANIFEST] = "manifest", [REC_CORE] = "core", [REC_PAGES] = "pages", [REC_BLOB] = "blob",
+	[REC_IPC] = "ipc",
 };
 
 static const char *type_name(uint32_t t)
@@ -582,6 +583,14 @@ struct json_object *image_read_json(struct image *im, const char *name)
 	int err;
 
 	return read_json(im->dir, name, REC_CORE, &err);
+}
+
+struct json_object *image_read_json_as(struct image *im, const char *name,
+				       enum image_rec_type type)
+{
+	int err;
+
+	return read_json(im->dir, name, type, &err);
 }
 
 int image_pages_fd(struct image *im, uint64_t *payload_off, uint64_t *len)

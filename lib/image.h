@@ -24,6 +24,7 @@ enum image_rec_type {
 	REC_CORE = 2, /* one process: JSON */
 	REC_PAGES = 3, /* memory: page-aligned payload */
 	REC_BLOB = 4, /* contents of a file that no longer has a name */
+	REC_IPC = 5, /* the application's SysV IPC objects: JSON */
 };
 
 struct image_hdr {
@@ -88,6 +89,9 @@ int image_open(struct image *im, const char *dir);
 void image_close(struct image *im);
 /* A JSON record (verified again as it is read); json_object_put() it. */
 struct json_object *image_read_json(struct image *im, const char *name);
+/* The same, for a JSON record of another type than a process's core. */
+struct json_object *image_read_json_as(struct image *im, const char *name,
+				       enum image_rec_type type);
 /* The pages record: an open fd and where the payload starts in it. */
 int image_pages_fd(struct image *im, uint64_t *payload_off, uint64_t *len);
 /* A blob record's bytes; free() them. */

@@ -55,6 +55,7 @@ struct dump {
 	int objects; /* objects so far */
 	struct progress progress; /* on a terminal */
 	pid_t vpid; /* the process being dumped, as the application sees it */
+	int own_ipc; /* the application has its own IPC namespace: SysV objects are saved */
 	struct dump_file *files; /* open files of the processes dumped so far */
 	size_t nfiles;
 	struct dump_object *seen; /* objects of the processes dumped so far */
@@ -77,6 +78,16 @@ int dump_memory(struct dump *d, pid_t pid, struct json_object *core);
 /* The object (memfd, deleted file) an open file is, added if new: its id or -errno. */
 int dump_object_of_fd(struct dump *d, pid_t pid, int fd, const char *kind, const char *path,
 		      struct json_object *core);
+
+/* The data extents of an open file (shmem, memfd, deleted file) into the pages, as runs. */
+int dump_file_contents(struct dump *d, int fd, uint64_t size, struct json_object *runs);
+
+/*
+ * dump_ipc.c: the SysV objects of the IPC namespace of process pid, which
+ * must be the application's own: record "ipc", message bytes in blob
+ * "ipc-messages".
+ */
+int dump_ipc(struct dump *d, pid_t pid, struct json_object **ipc);
 
 struct remote;
 /* dump_files.c: the fd table (r: the process, to ask it about close-on-exec). */

@@ -223,7 +223,7 @@ static struct json_object *find_object(struct json_object *core, uint64_t dev, u
 }
 
 /* The whole contents of an open object file, by its data extents. */
-static int dump_object_contents(struct dump *d, int fd, uint64_t size, struct json_object *runs)
+int dump_file_contents(struct dump *d, int fd, uint64_t size, struct json_object *runs)
 {
 	char *buf = aligned_alloc(PAGE, CHUNK);
 	off_t data = 0, hole;
@@ -332,7 +332,7 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 	js_u64(o, "ino", st.st_ino);
 	js_u64(o, "size", st.st_size);
 	js_u64(o, "mode", st.st_mode & 07777);
-	err = dump_object_contents(d, fd, st.st_size, runs);
+	err = dump_file_contents(d, fd, st.st_size, runs);
 	close(fd);
 	json_object_object_add(o, "pages", runs);
 	json_object_array_add(jg_arr(core, "objects"), o);
@@ -414,9 +414,10 @@ int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
 		int object, prot = 0;
 		const char *kind = prot_kind(&v[i], &object);
 
-		if (!strcmp(kind, "sysv")) {
+		if (!strcmp(kind, "sysv") && !d->own_ipc) {
 			pr_err("pid %d maps SysV shared memory (%s at %lx): appshot saves SysV IPC "
-			       "with application chains, not yet", pid, v[i].path, v[i].start);
+			       "of applications in their own IPC namespace (appshot run without "
+			       "--share-ns)", d->vpid, v[i].path, v[i].start);
 			json_object_put(o);
 			json_object_put(runs);
 			err = -ENOTSUP;
@@ -461,6 +462,20 @@ int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
 			js_str(o, "path", name);
 			js_u64(o, "dev", makedev(v[i].major, v[i].minor));
 			js_u64(o, "ino", v[i].ino);
+		}
+		if (!strcmp(kind, "sysv")) {
+			/* the segment's inode number is its id; its pages are saved with it */
+			struct stat st = { 0 };
+
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, v[i].start,
+				 v[i].end);
+			if (stat(path, &st)) {
+				err = -errno;
+				pr_perror("cannot look at pid %d's SysV mapping at %lx", d->vpid,
+					  v[i].start);
+			}
+			js_i64(o, "shmid", v[i].ino);
+			js_u64(o, "shm_size", st.st_size);
 		}
 		if (object) {
 			snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, v[i].start,

@@ -119,6 +119,31 @@ static int check_processes(const char *name, const pid_t *pids, size_t n)
 	return err;
 }
 
+/*
+ * SysV objects are saved from the application's own IPC namespace; in the
+ * machine's, those the tracer saw it make are refused.
+ */
+static int check_no_ipc(struct tracer *tr, const struct app_record *rec)
+{
+	static const char *const kinds[] = { [IPCK_SEM] = "semaphore set",
+					     [IPCK_SHM] = "shared memory segment",
+					     [IPCK_MSG] = "message queue" };
+	struct app_tables at;
+	int err = 0;
+
+	if (tables_read(tr, rec->aid, &at))
+		return 0;
+	if (at.nipcs) {
+		pr_err("'%s' holds SysV %s %d in the machine's IPC namespace: appshot saves SysV "
+		       "objects of applications in their own (appshot run without --share-ns)",
+		       rec->name, at.ipcs[0].k.kind <= IPCK_MSG ? kinds[at.ipcs[0].k.kind] : "object",
+		       at.ipcs[0].k.id);
+		err = -ENOTSUP;
+	}
+	tables_free(&at);
+	return err;
+}
+
 /* Every thread of every process stopped, the cgroup frozen meanwhile. */
 static int stop_all(const char *name, struct snap_proc *procs, size_t n)
 {
@@ -146,7 +171,7 @@ static int stop_all(const char *name, struct snap_proc *procs, size_t n)
 }
 
 static struct json_object *manifest_meta(const struct app_record *rec, const struct snap_proc *procs,
-					  size_t n, size_t nthreads, uint64_t mem)
+					  size_t n, size_t nthreads, uint64_t mem, int ipc)
 {
 	struct json_object *m = json_object_new_object(), *list = json_object_new_array();
 	char release[128];
@@ -169,6 +194,8 @@ static struct json_object *manifest_meta(const struct app_record *rec, const str
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(list, json_object_new_string(procs[i].record));
 	json_object_object_add(m, "processes", list);
+	if (ipc)
+		js_str(m, "ipc", "ipc");
 	return m;
 }
 
@@ -184,7 +211,7 @@ int do_snapshot(int argc, char **argv)
 	struct registry reg = { .lock_fd = -1 };
 	struct tracer tr = { .fd = { -1 } };
 	struct dump d = { .pages = { .fd = -1 } };
-	struct json_object *meta = NULL, *v;
+	struct json_object *meta = NULL, *ipc = NULL, *v;
 	struct snap_proc *procs = NULL;
 	const char *dir = NULL, *name;
 	struct app_record rec;
@@ -233,6 +260,8 @@ int do_snapshot(int argc, char **argv)
 		goto out;
 	}
 	err = check_processes(name, pids, npids);
+	if (!err && !rec.own_ns)
+		err = check_no_ipc(&tr, &rec);
 	if (err) {
 		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 		goto out;
@@ -248,6 +277,7 @@ int do_snapshot(int argc, char **argv)
 	if (err)
 		goto out;
 	d.w.sync = sync;
+	d.own_ipc = rec.own_ns;
 	image_started = 1;
 
 	/* Quiesce: frozen, then every thread of every process stopped under ptrace. */
@@ -279,6 +309,10 @@ int do_snapshot(int argc, char **argv)
 		err = dump_process(&d, sp->pid, sp->tids, sp->ntids, &sp->core);
 		nthreads += sp->ntids;
 	}
+	if (!err && rec.own_ns)
+		err = dump_ipc(&d, pids[0], &ipc);
+	if (!err && ipc)
+		err = image_write_json(&d.w, "ipc", REC_IPC, ipc);
 	if (!err)
 		err = image_pages_close(&d.w, &d.pages);
 	progress_end(&d.progress);
@@ -292,7 +326,7 @@ int do_snapshot(int argc, char **argv)
 	}
 	if (err)
 		goto undo;
-	meta = manifest_meta(&rec, procs, npids, nthreads, d.mem_bytes);
+	meta = manifest_meta(&rec, procs, npids, nthreads, d.mem_bytes, ipc != NULL);
 	err = image_commit(&d.w, meta);
 	image_started = 0;
 	if (err)
@@ -348,6 +382,7 @@ undo:
 	pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 out:
 	json_object_put(meta);
+	json_object_put(ipc);
 	free_procs(procs, npids);
 	dump_free(&d);
 	free(pids);

@@ -68,6 +68,11 @@ static void __attribute__((noreturn)) init_main(const struct rst_app *a, int pag
 		_exit(1);
 	}
 	chan = a->gbase + RST_G_CHAN;
+	/* global state first: the SysV objects, in our new IPC namespace */
+	if (rst_ipc_make(a, a->gbase + RST_G_PAGES, a->pages_off, m.why, sizeof(m.why))) {
+		send(chan, &m, sizeof(m), MSG_NOSIGNAL);
+		_exit(1);
+	}
 	for (size_t i = 0; i < a->nroots; i++) {
 		child = rst_clone(a->roots[i]->pid, -1, 0);
 		if (child == 0)
@@ -255,6 +260,7 @@ static void print_restored(const struct app_record *rec, const struct rst_app *a
 		js_i64(o, "pid", main->pid);
 		js_i64(o, "sys_pid", main->sys_pid);
 		js_u64(o, "processes", a->nprocs);
+		js_u64(o, "sysv_objects", rst_ipc_count(a));
 		js_u64(o, "threads", threads);
 		js_u64(o, "memory_bytes", mem);
 		js_u64(o, "us", ns / 1000);
@@ -264,9 +270,10 @@ static void print_restored(const struct app_record *rec, const struct rst_app *a
 		human_size(mem, size, sizeof(size));
 		fprintf(detach ? stdout : stderr,
 			"application %s (aid %u) restored from %s: pid %d (system pid %d), %zu "
-			"process%s, %zu thread%s, %s of memory, %.1f ms\n",
+			"process%s, %zu thread%s, %s of memory, %zu SysV object%s, %.1f ms\n",
 			rec->name, rec->aid, dir, main->pid, main->sys_pid, a->nprocs,
-			a->nprocs == 1 ? "" : "es", threads, threads == 1 ? "" : "s", size, ns / 1e6);
+			a->nprocs == 1 ? "" : "es", threads, threads == 1 ? "" : "s", size,
+			rst_ipc_count(a), rst_ipc_count(a) == 1 ? "" : "s", ns / 1e6);
 	}
 	fflush(stdout);
 }
@@ -447,7 +454,15 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 			return err;
 		a->procs[i].pages_off = pages_off;
 	}
+	a->pages_off = pages_off;
 	err = rst_tree_plan(a);
+	if (!err)
+		err = rst_ipc_read(im, pages_len, a);
+	if (!err && a->ipc && !a->own_ns) {
+		pr_err("image %s: SysV objects of an application without its own IPC namespace",
+		       dir);
+		err = -EBADMSG;
+	}
 	for (size_t i = 0; !err && i < a->npipes; i++) {
 		struct rst_pipe *pp = &a->pipes[i];
 		size_t len = 0;
@@ -467,6 +482,7 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 static void free_app(struct rst_app *a)
 {
 	rst_tree_free(a);
+	rst_ipc_free(a);
 	for (size_t i = 0; a->procs && i < a->nprocs; i++)
 		rst_free(&a->procs[i]);
 	free(a->procs);
@@ -557,6 +573,8 @@ int do_restore(int argc, char **argv)
 	phase(t0, "processes made");
 	for (size_t i = 0; i < a.nprocs && !err; i++)
 		err = take_over(&a.procs[i]);
+	if (!err)
+		err = rst_ipc_finish(&a, first);
 	if (a.chan >= 0) {
 		close(a.chan);
 		a.chan = -1;

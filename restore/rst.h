@@ -42,9 +42,11 @@ struct rst_object {
 };
 
 struct rst_vma {
-	uint64_t start, end, offset; /* offset: in the file or object, bytes */
+	uint64_t start, end, offset; /* offset: in the file, object or SysV segment, bytes */
+	int shmid; /* sysv: the segment attached here */
+	uint64_t shm_size;
 	int prot, shared, growsdown;
-	char kind[16]; /* anon heap stack file shmem memfd deleted vdso vvar vvar_vclock vsyscall */
+	char kind[16]; /* anon heap stack file shmem memfd deleted sysv vdso vvar vvar_vclock vsyscall */
 	char path[PATH_MAX];
 	char name[80]; /* an anonymous area's name */
 	char madvise[64];
@@ -170,6 +172,8 @@ struct rst_app {
 	int *shared_fd; /* in appshot, while the processes are made */
 	struct rst_pipe *pipes;
 	size_t npipes;
+	struct rst_ipc *ipc; /* SysV objects, if the image has them */
+	uint64_t pages_off; /* where the pages payload starts in the pages record */
 	int own_ns;
 	int gbase;
 	int chan; /* appshot's end of the channel, while the processes are restored */
@@ -201,6 +205,19 @@ struct rst_ready {
 	pid_t vpid;
 	char why[512];
 };
+
+/* rst_ipc.c: SysV objects. Read and checked with the image (none: a->ipc stays NULL). */
+struct rst_ipc;
+int rst_ipc_read(struct image *im, uint64_t pages_len, struct rst_app *a);
+void rst_ipc_free(struct rst_app *a);
+size_t rst_ipc_count(const struct rst_app *a);
+/* In the init of the new IPC namespace, before any process: -1 with a message in why. */
+int rst_ipc_make(const struct rst_app *a, int pages_fd, uint64_t pages_off, char *why, size_t len);
+/* Once every process is restored: remove again the segments that were removed. */
+int rst_ipc_finish(const struct rst_app *a, pid_t in_ns);
+
+/* Page runs [start, pages, offset] of a record, checked against the pages' length. */
+int rst_parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **out, size_t *n);
 
 /* rst_image.c: parse and check a core record; -EBADMSG (said) if it is not right. */
 int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p);

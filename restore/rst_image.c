@@ -26,7 +26,7 @@
 		return -EBADMSG;                                              \
 	} while (0)
 
-static int parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **out, size_t *n)
+int rst_parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **out, size_t *n)
 {
 	size_t len = a ? json_object_array_length(a) : 0;
 	struct rst_run *runs = calloc(len ? len : 1, sizeof(*runs));
@@ -140,8 +140,9 @@ static int parse_thread(struct rst_proc *p, struct json_object *o, struct rst_th
 static int parse_vma(struct rst_proc *p, struct json_object *o, uint64_t pages_len,
 		     struct rst_vma *v)
 {
-	static const char *const kinds[] = { "anon", "heap", "stack", "file", "shmem", "memfd",
-					     "deleted", "vdso", "vvar", "vvar_vclock", "vsyscall" };
+	static const char *const kinds[] = { "anon", "heap",	    "stack",	   "file",
+					     "shmem", "memfd",	    "deleted",	   "sysv",
+					     "vdso",  "vvar",	    "vvar_vclock", "vsyscall" };
 	int known = 0;
 
 	if (jg_u64(o, "start", &v->start) || jg_u64(o, "end", &v->end) ||
@@ -167,6 +168,11 @@ static int parse_vma(struct rst_proc *p, struct json_object *o, uint64_t pages_l
 		if (jg_str(o, "path", v->path, sizeof(v->path)) || v->path[0] != '/')
 			BAD("area %llx: the file has no path", p->pid, (unsigned long long)v->start);
 	}
+	if (!strcmp(v->kind, "sysv") &&
+	    (jg_int(o, "shmid", &v->shmid) || v->shmid < 0 || jg_u64(o, "shm_size", &v->shm_size) ||
+	     v->offset > v->shm_size || v->end - v->start > v->shm_size - v->offset + PAGE - 1 ||
+	     v->offset > v->start || !v->shared))
+		BAD("area %llx: its SysV segment is damaged", p->pid, (unsigned long long)v->start);
 	v->object = -1;
 	if (!strcmp(v->kind, "shmem") || !strcmp(v->kind, "memfd") || !strcmp(v->kind, "deleted")) {
 		if (jg_int(o, "object", &v->object) || !rst_object(p, v->object))
@@ -176,7 +182,7 @@ static int parse_vma(struct rst_proc *p, struct json_object *o, uint64_t pages_l
 	if (json_object_object_get_ex(o, "name", NULL) &&
 	    jg_str(o, "name", v->name, sizeof(v->name)))
 		BAD("area %llx: its name is damaged", p->pid, (unsigned long long)v->start);
-	if (parse_runs(jg_arr(o, "pages"), pages_len, &v->runs, &v->nruns))
+	if (rst_parse_runs(jg_arr(o, "pages"), pages_len, &v->runs, &v->nruns))
 		BAD("area %llx: its page runs are damaged", p->pid, (unsigned long long)v->start);
 	for (size_t i = 0; i < v->nruns; i++)
 		if (v->runs[i].start < v->start || v->runs[i].start % PAGE ||
@@ -192,7 +198,7 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 	if (jg_int(o, "id", &ob->id) || jg_str(o, "kind", ob->kind, sizeof(ob->kind)) ||
 	    jg_str(o, "name", ob->name, sizeof(ob->name)) || jg_u64(o, "size", &ob->size) ||
 	    jg_u64(o, "mode", &ob->mode) ||
-	    parse_runs(jg_arr(o, "pages"), pages_len, &ob->runs, &ob->nruns))
+	    rst_parse_runs(jg_arr(o, "pages"), pages_len, &ob->runs, &ob->nruns))
 		BAD("a memory object's record is damaged", p->pid);
 	if (strcmp(ob->kind, "shmem") && strcmp(ob->kind, "memfd") && strcmp(ob->kind, "deleted"))
 		BAD("object %d: unknown kind '%s'", p->pid, ob->id, ob->kind);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -298,6 +299,77 @@ static int make_shmem(struct rst_proc *p, struct remote *r, struct rst_object *o
 	return 0;
 }
 
+/* The areas of one attachment of a SysV segment: same segment, same base. */
+static int same_attach(const struct rst_vma *a, const struct rst_vma *b)
+{
+	return !strcmp(b->kind, "sysv") && a->shmid == b->shmid &&
+	       a->start - a->offset == b->start - b->offset;
+}
+
+/*
+ * A SysV segment, attached at its address (shmat, as the process did) in
+ * the application's IPC namespace: the parts no longer mapped unmapped
+ * again, each area given its protection.
+ */
+static int map_sysv(struct rst_proc *p, struct remote *r, size_t first)
+{
+	const struct rst_vma *v = &p->vmas[first];
+	uint64_t base = v->start - v->offset, end = base + ((v->shm_size + PAGE - 1) & ~(PAGE - 1));
+	uint64_t cur = base;
+	int flags = SHM_RDONLY, prot;
+	long ret;
+
+	for (size_t j = first; j < p->nvmas; j++)
+		if (same_attach(v, &p->vmas[j])) {
+			if (p->vmas[j].prot & PROT_WRITE)
+				flags &= ~SHM_RDONLY;
+			if (p->vmas[j].prot & PROT_EXEC)
+				flags |= SHM_EXEC;
+		}
+	prot = PROT_READ | (flags & SHM_RDONLY ? 0 : PROT_WRITE) | (flags & SHM_EXEC ? PROT_EXEC : 0);
+	ret = SYS(r, SYS_shmat, v->shmid, base, flags, 0, 0, 0);
+	if (failed(ret) || (uint64_t)ret != base) {
+		pr_err("restore: pid %d: cannot attach SysV shm %d at %llx: %s", p->pid, v->shmid,
+		       (unsigned long long)base, failed(ret) ? strerror(-ret) : "it went elsewhere");
+		return failed(ret) ? ret : -EFAULT;
+	}
+	for (size_t j = first; j < p->nvmas; j++) {
+		const struct rst_vma *w = &p->vmas[j];
+		int err;
+
+		if (!same_attach(v, w))
+			continue;
+		if (w->start > cur)
+			SYS(r, SYS_munmap, cur, w->start - cur, 0, 0, 0, 0);
+		cur = w->end;
+		if (w->prot != prot) {
+			ret = SYS(r, SYS_mprotect, w->start, w->end - w->start, w->prot, 0, 0, 0);
+			if (failed(ret))
+				return ret;
+		}
+		err = advise(r, w);
+		if (err)
+			return err;
+	}
+	if (end > cur)
+		SYS(r, SYS_munmap, cur, end - cur, 0, 0, 0, 0);
+	return 0;
+}
+
+/* Every SysV attachment first: a segment's base may lie below its first area. */
+static int map_sysv_all(struct rst_proc *p, struct remote *r)
+{
+	for (size_t i = 0; i < p->nvmas; i++) {
+		int first = !strcmp(p->vmas[i].kind, "sysv"), err;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !same_attach(&p->vmas[i], &p->vmas[j]);
+		if (first && (err = map_sysv(p, r, i)))
+			return err;
+	}
+	return 0;
+}
+
 static int map_area(struct rst_proc *p, struct remote *r, const struct rst_vma *v,
 		    struct open_file *cache, size_t *ncache)
 {
@@ -453,11 +525,13 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 		at = free_place(p, sp, nsp, ob->size + PAGE, scratch + SLOT);
 		err = at ? make_shmem(p, r, ob, at) : -ENOMEM;
 	}
+	if (!err)
+		err = map_sysv_all(p, r);
 	for (size_t i = 0; i < p->nvmas && !err; i++) {
 		const struct rst_vma *v = &p->vmas[i];
 
 		if (!strcmp(v->kind, "vdso") || !strncmp(v->kind, "vvar", 4) ||
-		    !strcmp(v->kind, "vsyscall"))
+		    !strcmp(v->kind, "vsyscall") || !strcmp(v->kind, "sysv"))
 			continue;
 		err = map_area(p, r, v, cache, &ncache);
 	}

@@ -85,6 +85,12 @@ static void test_pipes_three_cycles(void **state)
 	cycle_workload(*state, NULL, 3, "rs_pipes", NULL);
 }
 
+static void test_ipc_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_workload(*state, NULL, 3, "rs_ipc", NULL);
+}
+
 static void test_syscalls_in_flight(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -218,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_share_ns, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pipes_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_ipc_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),

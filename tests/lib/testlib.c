@@ -277,6 +277,15 @@ const char *unique_name(const char *prefix)
 
 const char *testlib_missing;
 
+/* APPSHOT_TEST=PATTERN runs only the tests whose names match (cmocka's filter). */
+__attribute__((constructor)) static void testlib_filter(void)
+{
+	const char *pattern = getenv("APPSHOT_TEST");
+
+	if (pattern && *pattern)
+		cmocka_set_test_filter(pattern);
+}
+
 int testlib_setup(void **state)
 {
 	(void)state;
