@@ -12,7 +12,8 @@
  *   objects (shared memory, memfds, deleted files: their contents as page
  *   runs), vmas (each with the page runs of its own memory), fds. An fd
  *   whose open file an earlier process of the image holds too names it:
- *   "same_as": [pid, fd]. A pipe whose both ends the application holds is
+ *   "same_as": [pid, fd]. An object an earlier process has too is listed
+ *   again with the same id, "of" that process, without pages. A pipe whose both ends the application holds is
  *   "pipe" (its inode, size and unread bytes; the bytes in a blob record
  *   pipe-INODE); one with an end outside it may only be stdio ("external").
  * Page runs are [start, pages, offset in the pages record].
@@ -38,7 +39,8 @@ struct dump_file {
 /* A memory object (shared anonymous memory, memfd, deleted file) seen so far. */
 struct dump_object {
 	uint64_t dev, ino;
-	pid_t vpid;
+	pid_t vpid; /* the first process that has it: its contents are in its core */
+	int id;
 };
 
 /* A pipe the application holds: inside it if it holds both ends. */

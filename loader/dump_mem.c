@@ -265,28 +265,23 @@ out:
 	return err;
 }
 
-/*
- * Objects are made again per process: one that an earlier process of the
- * image has too would come back as two. Refused until the restore shares
- * them.
- */
-static int object_seen(struct dump *d, uint64_t dev, uint64_t ino, const char *kind,
-		       const char *name)
+/* An object an earlier process of the application has: its entry there, or NULL. */
+static struct dump_object *object_seen(struct dump *d, uint64_t dev, uint64_t ino)
 {
-	struct dump_object *n;
-
 	for (size_t i = 0; i < d->nseen; i++)
-		if (d->seen[i].dev == dev && d->seen[i].ino == ino) {
-			pr_err("pid %d and pid %d share %s %s: appshot cannot restore memory "
-			       "objects shared between processes yet",
-			       d->seen[i].vpid, d->vpid, kind, name);
-			return -ENOTSUP;
-		}
-	n = realloc(d->seen, (d->nseen + 1) * sizeof(*n));
+		if (d->seen[i].dev == dev && d->seen[i].ino == ino)
+			return &d->seen[i];
+	return NULL;
+}
+
+static int remember_object(struct dump *d, uint64_t dev, uint64_t ino, int id)
+{
+	struct dump_object *n = realloc(d->seen, (d->nseen + 1) * sizeof(*n));
+
 	if (!n)
 		return -ENOMEM;
 	d->seen = n;
-	n[d->nseen++] = (struct dump_object){ .dev = dev, .ino = ino, .vpid = d->vpid };
+	n[d->nseen++] = (struct dump_object){ .dev = dev, .ino = ino, .vpid = d->vpid, .id = id };
 	return 0;
 }
 
@@ -298,8 +293,9 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 		      const char *kind, const char *name)
 {
 	struct json_object *o, *runs;
+	struct dump_object *seen;
 	struct stat st;
-	int fd, err, id;
+	int fd, err = 0, id;
 
 	fd = open(open_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -317,12 +313,8 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 		close(fd);
 		return jg_int(o, "id", &id) ? -EBADMSG : id;
 	}
-	err = object_seen(d, st.st_dev, st.st_ino, kind, name);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	id = ++d->objects;
+	seen = object_seen(d, st.st_dev, st.st_ino);
+	id = seen ? seen->id : ++d->objects;
 	o = json_object_new_object();
 	runs = json_object_new_array();
 	js_i64(o, "id", id);
@@ -332,7 +324,11 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 	js_u64(o, "ino", st.st_ino);
 	js_u64(o, "size", st.st_size);
 	js_u64(o, "mode", st.st_mode & 07777);
-	err = dump_file_contents(d, fd, st.st_size, runs);
+	if (seen) /* one object for both: its contents are with the first */
+		js_i64(o, "of", seen->vpid);
+	else
+		err = remember_object(d, st.st_dev, st.st_ino, id) ?:
+		      dump_file_contents(d, fd, st.st_size, runs);
 	close(fd);
 	json_object_object_add(o, "pages", runs);
 	json_object_array_add(jg_arr(core, "objects"), o);

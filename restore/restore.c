@@ -84,7 +84,7 @@ static void __attribute__((noreturn)) init_main(const struct rst_app *a, int pag
 			_exit(1);
 		}
 	}
-	close_range(a->gbase, a->gbase + RST_G_SHARED + a->nshared - 1, 0);
+	close_range(a->gbase, a->gbase + rst_nglobals(a) - 1, 0);
 	appinit_loop(a->roots[0]->pid);
 }
 
@@ -300,7 +300,7 @@ static int make_processes(struct rst_app *a, const struct app_record *rec, int p
 		pr_perror("cannot open %s", rec->cgroup);
 		goto out;
 	}
-	err = rst_tree_open(a);
+	err = rst_tree_open(a, pages_fd);
 	if (err)
 		goto out;
 	fflush(NULL);

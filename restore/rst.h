@@ -39,6 +39,8 @@ struct rst_object {
 	struct rst_run *runs;
 	size_t nruns;
 	int fd; /* in the restored process, while it is being restored */
+	pid_t of; /* an earlier process has it too (its contents are there), or 0 */
+	int global; /* shared by processes: its index among the global objects, or -1 */
 };
 
 struct rst_vma {
@@ -60,6 +62,7 @@ struct rst_fd {
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
 	int same_fd;
 	int shared; /* the slot of that open file among the shared ones, or -1 */
+	int gobj; /* a shared slot of a shared memory object's file: the object's global index */
 	uint64_t pipe; /* a pipe of the application: its inode then */
 	int pipe_size;
 	int64_t pipe_bytes; /* unread bytes, -1 if another fd says */
@@ -172,6 +175,9 @@ struct rst_app {
 	int *shared_fd; /* in appshot, while the processes are made */
 	struct rst_pipe *pipes;
 	size_t npipes;
+	struct rst_object **gobjs; /* memory objects several processes share: the first's */
+	size_t ngobjs;
+	int *gobj_fd; /* in appshot, while the processes are made */
 	struct rst_ipc *ipc; /* SysV objects, if the image has them */
 	uint64_t pages_off; /* where the pages payload starts in the pages record */
 	int own_ns;
@@ -179,10 +185,21 @@ struct rst_app {
 	int chan; /* appshot's end of the channel, while the processes are restored */
 };
 
+/* How many global fds the processes hold while they are made: the shared files, then objects. */
+static inline int rst_nglobals(const struct rst_app *a)
+{
+	return RST_G_SHARED + a->nshared + a->ngobjs;
+}
+
+static inline int rst_gobj_fd(const struct rst_app *a, int global)
+{
+	return a->gbase + RST_G_SHARED + a->nshared + global;
+}
+
 /* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
 int rst_tree_plan(struct rst_app *a);
-/* In appshot: open the shared files; gbase put above all fds. */
-int rst_tree_open(struct rst_app *a);
+/* In appshot: open the shared files, make the shared objects; gbase put above all fds. */
+int rst_tree_open(struct rst_app *a, int pages_fd);
 /* Close appshot's copies of the shared files; rst_tree_free: all of the plan. */
 void rst_tree_free_fds(struct rst_app *a);
 void rst_tree_free(struct rst_app *a);
@@ -231,6 +248,9 @@ struct rst_object *rst_object(struct rst_proc *p, int id);
 int rst_child_setup(const struct rst_app *a, struct rst_proc *p, char *why, size_t len);
 /* The rest, once its children are made: fds, umask, personality, root, cwd. */
 int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size_t len);
+/* A memory object made again from the image, open read-write: its fd, or -1 (why says). */
+int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
+		      size_t len);
 /* Raise the fd limit so that fd top fits; -1 if it cannot. */
 int rst_fit_fds(int top);
 

@@ -64,14 +64,13 @@ int rst_fit_fds(int top)
 }
 
 /* Copy the object's page runs from the image (page-aligned there) into fd. */
-static int fill_object(const struct rst_proc *p, const struct rst_object *ob, int pages_fd,
-		       int fd)
+static int fill_object(uint64_t pages_off, const struct rst_object *ob, int pages_fd, int fd)
 {
 	for (size_t i = 0; i < ob->nruns; i++) {
 		size_t len = ob->runs[i].npages * 4096, done = 0;
 		off_t out = ob->runs[i].start * 4096;
 		void *src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, pages_fd,
-				 p->pages_off + ob->runs[i].off);
+				 pages_off + ob->runs[i].off);
 
 		if (src == MAP_FAILED)
 			return -errno;
@@ -115,29 +114,92 @@ static int make_deleted(const struct rst_object *ob, char *why, size_t len)
 	return fd;
 }
 
-static int make_objects(struct rst_proc *p, int pages_fd, char *why, size_t len)
+/* Shared anonymous memory: a mapping of our own, filled, reopened through map_files. */
+static int make_shmem(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
+		      size_t len)
+{
+	size_t size = ob->size ? (ob->size + 4095) & ~4095ULL : 4096;
+	char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char path[64];
+	int fd;
+
+	if (m == MAP_FAILED)
+		FAIL("cannot make shared memory object %d (%zu bytes): %s", ob->id, size,
+		     strerror(errno));
+	for (size_t i = 0; i < ob->nruns; i++) {
+		size_t n = ob->runs[i].npages * 4096, done = 0;
+		char *to = m + ob->runs[i].start * 4096;
+
+		while (done < n) {
+			ssize_t k = pread(pages_fd, to + done, n - done,
+					  pages_off + ob->runs[i].off + done);
+
+			if (k <= 0) {
+				munmap(m, size);
+				FAIL("cannot fill shared memory object %d from the image", ob->id);
+			}
+			done += k;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
+		 (unsigned long)m + size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	munmap(m, size);
+	if (fd < 0)
+		FAIL("cannot reopen shared memory object %d: %s", ob->id, strerror(errno));
+	return fd;
+}
+
+int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
+		      size_t len)
+{
+	const char *name = ob->name;
+	int fd, err;
+
+	if (!strcmp(ob->kind, "shmem"))
+		return make_shmem(ob, pages_fd, pages_off, why, len);
+	if (!strcmp(ob->kind, "memfd")) {
+		if (!strncmp(name, "memfd:", 6))
+			name += 6;
+		fd = memfd_create(name, MFD_CLOEXEC);
+		if (fd < 0)
+			FAIL("cannot make the memfd %s: %s", ob->name, strerror(errno));
+	} else {
+		fd = make_deleted(ob, why, len);
+		if (fd < 0)
+			return -1;
+	}
+	err = fill_object(pages_off, ob, pages_fd, fd);
+	if (err) {
+		close(fd);
+		FAIL("cannot fill %s from the image: %s", ob->name, strerror(-err));
+	}
+	return fd;
+}
+
+/*
+ * The process's memory objects at their fds: those it shares with others
+ * from the global ones; its own made here, but shared anonymous memory,
+ * which rst_mem.c makes where it is mapped.
+ */
+static int make_objects(const struct rst_app *a, struct rst_proc *p, int pages_fd, char *why,
+			size_t len)
 {
 	for (size_t k = 0; k < p->nobjects; k++) {
 		struct rst_object *ob = &p->objects[k];
-		const char *name = ob->name;
-		int fd, err;
+		int fd;
 
-		if (!strcmp(ob->kind, "shmem"))
-			continue; /* made where it is mapped (rst_mem.c) */
-		if (!strcmp(ob->kind, "memfd")) {
-			if (!strncmp(name, "memfd:", 6))
-				name += 6;
-			fd = memfd_create(name, MFD_CLOEXEC);
-			if (fd < 0)
-				FAIL("cannot make the memfd %s: %s", ob->name, strerror(errno));
-		} else {
-			fd = make_deleted(ob, why, len);
-			if (fd < 0)
-				return -1;
+		if (ob->global >= 0) {
+			if (dup2(rst_gobj_fd(a, ob->global), ob->fd) < 0)
+				FAIL("cannot take shared memory object %d: %s", ob->id,
+				     strerror(errno));
+			continue;
 		}
-		err = fill_object(p, ob, pages_fd, fd);
-		if (err)
-			FAIL("cannot fill %s from the image: %s", ob->name, strerror(-err));
+		if (!strcmp(ob->kind, "shmem"))
+			continue;
+		fd = rst_object_create(ob, pages_fd, p->pages_off, why, len);
+		if (fd < 0)
+			return -1;
 		if (dup2(fd, ob->fd) < 0)
 			FAIL("cannot keep %s: %s", ob->name, strerror(errno));
 		close(fd);
@@ -231,8 +293,8 @@ int rst_child_setup(const struct rst_app *a, struct rst_proc *p, char *why, size
 	for (int fd = 0; fd <= 2; fd++)
 		if (dup2(g + RST_G_STDIO + fd, base + 2 + fd) < 0)
 			FAIL("cannot set up the restore's own fds: %s", strerror(errno));
-	close_others(base, n, g, RST_G_SHARED + a->nshared);
-	if (make_objects(p, base, why, len))
+	close_others(base, n, g, rst_nglobals(a));
+	if (make_objects(a, p, base, why, len))
 		return -1;
 	return join_group(p, why, len);
 }

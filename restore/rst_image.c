@@ -206,6 +206,11 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 		if ((ob->runs[i].start + ob->runs[i].npages) * PAGE > ob->size + PAGE - 1)
 			BAD("object %d: a page run lies past its end", p->pid, ob->id);
 	ob->fd = -1;
+	ob->of = 0;
+	ob->global = -1;
+	if (json_object_object_get_ex(o, "of", NULL) &&
+	    (jg_int(o, "of", &ob->of) || ob->of <= 0 || ob->of == p->pid || ob->nruns))
+		BAD("object %d: the process it shares it with is damaged", p->pid, ob->id);
 	return 0;
 }
 
@@ -231,7 +236,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	f->dup_of = -1;
 	if (json_object_object_get_ex(o, "dup_of", NULL) && jg_int(o, "dup_of", &f->dup_of))
 		BAD("fd %d: the fd it shares is damaged", p->pid, f->fd);
-	f->same_pid = f->same_fd = f->shared = -1;
+	f->same_pid = f->same_fd = f->shared = f->gobj = -1;
 	if (json_object_object_get_ex(o, "same_as", &a)) {
 		if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) != 2)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);

@@ -520,8 +520,8 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 		struct rst_object *ob = &p->objects[i];
 		uint64_t at;
 
-		if (strcmp(ob->kind, "shmem"))
-			continue;
+		if (strcmp(ob->kind, "shmem") || ob->global >= 0)
+			continue; /* a shared one is open already */
 		at = free_place(p, sp, nsp, ob->size + PAGE, scratch + SLOT);
 		err = at ? make_shmem(p, r, ob, at) : -ENOMEM;
 	}

@@ -126,6 +126,47 @@ static int plan_pipes(struct rst_app *a)
 	return 0;
 }
 
+/*
+ * Memory objects several processes have (shared anonymous memory, memfds,
+ * deleted files): made once, by appshot, and given to each. Their fds in
+ * the processes are fixed, as the objects' own are.
+ */
+static int plan_objects(struct rst_app *a)
+{
+	for (size_t i = 0; i < a->nprocs; i++) {
+		struct rst_proc *p = &a->procs[i];
+
+		for (size_t k = 0; k < p->nobjects; k++) {
+			struct rst_object *ob = &p->objects[k], *first, **n;
+			struct rst_proc *holder;
+
+			if (!ob->of)
+				continue;
+			holder = find_proc(a, ob->of);
+			first = holder ? rst_object(holder, ob->id) : NULL;
+			if (!first || first->of || strcmp(first->kind, ob->kind) ||
+			    first->size != ob->size) {
+				pr_err("restore: pid %d shares memory object %d with pid %d, which "
+				       "does not have it",
+				       p->pid, ob->id, ob->of);
+				return -EBADMSG;
+			}
+			if (first->global < 0) {
+				n = realloc(a->gobjs, (a->ngobjs + 1) * sizeof(*n));
+				if (!n)
+					return -ENOMEM;
+				a->gobjs = n;
+				first->global = a->ngobjs;
+				n[a->ngobjs++] = first;
+				first->fd = holder->service_base + 5 + (first - holder->objects);
+			}
+			ob->global = first->global;
+			ob->fd = p->service_base + 5 + k;
+		}
+	}
+	return 0;
+}
+
 static struct rst_pipe *pipe_of(const struct rst_app *a, uint64_t ino)
 {
 	for (size_t i = 0; i < a->npipes; i++)
@@ -228,6 +269,8 @@ int rst_tree_plan(struct rst_app *a)
 	}
 
 	err = plan_pipes(a);
+	if (!err)
+		err = plan_objects(a);
 	if (err)
 		return err;
 	/* Open files shared between processes: one slot each, named by the first holder. */
@@ -236,14 +279,17 @@ int rst_tree_plan(struct rst_app *a)
 
 		for (size_t k = 0; k < p->nfds; k++) {
 			struct rst_fd *f = &p->fds[k], *first;
+			struct rst_object *ob;
 			struct rst_proc *holder;
 
 			if (f->same_pid < 0)
 				continue;
 			holder = find_proc(a, f->same_pid);
 			first = holder ? find_fd(holder, f->same_fd) : NULL;
+			ob = first && first->object >= 0 ? rst_object(holder, first->object) : NULL;
 			if (!first || first->same_pid >= 0 || first->dup_of >= 0 ||
-			    first->object >= 0 || strcmp(first->kind, f->kind)) {
+			    (first->object >= 0 && (!ob || ob->global < 0)) ||
+			    strcmp(first->kind, f->kind)) {
 				pr_err("restore: pid %d fd %d shares the open file of pid %d fd %d, "
 				       "which the image does not hold as such",
 				       p->pid, f->fd, f->same_pid, f->same_fd);
@@ -251,6 +297,7 @@ int rst_tree_plan(struct rst_app *a)
 			}
 			if (first->shared < 0 && (err = add_slot(a, first)))
 				return err;
+			first->gobj = ob ? ob->global : -1;
 			f->shared = first->shared;
 		}
 	}
@@ -272,10 +319,24 @@ static int highest_fd(void)
 	return top;
 }
 
-int rst_tree_open(struct rst_app *a)
+int rst_tree_open(struct rst_app *a, int pages_fd)
 {
+	char why[512];
 	int top;
 
+	a->gobj_fd = calloc(a->ngobjs + 1, sizeof(*a->gobj_fd));
+	if (!a->gobj_fd)
+		return -ENOMEM;
+	for (size_t k = 0; k < a->ngobjs; k++)
+		a->gobj_fd[k] = -1;
+	for (size_t k = 0; k < a->ngobjs; k++) {
+		a->gobj_fd[k] = rst_object_create(a->gobjs[k], pages_fd, a->pages_off, why,
+						  sizeof(why));
+		if (a->gobj_fd[k] < 0) {
+			pr_err("restore: %s", why);
+			return -EIO;
+		}
+	}
 	a->shared_fd = calloc(a->nshared + 1, sizeof(*a->shared_fd));
 	if (!a->shared_fd)
 		return -ENOMEM;
@@ -293,7 +354,13 @@ int rst_tree_open(struct rst_app *a)
 			a->shared_fd[k] = fd;
 			continue;
 		}
-		fd = open(f->path, flags | O_CLOEXEC);
+		if (f->gobj >= 0) {
+			/* a memory object's file several processes share: opened from ours */
+			snprintf(why, sizeof(why), "/proc/self/fd/%d", a->gobj_fd[f->gobj]);
+			fd = open(why, flags | O_CLOEXEC);
+		} else {
+			fd = open(f->path, flags | O_CLOEXEC);
+		}
 		if (fd < 0) {
 			pr_perror("restore: cannot open %s", f->path);
 			return -errno;
@@ -330,6 +397,11 @@ int rst_tree_open(struct rst_app *a)
 
 void rst_tree_free_fds(struct rst_app *a)
 {
+	for (size_t k = 0; a->gobj_fd && k < a->ngobjs; k++)
+		if (a->gobj_fd[k] >= 0) {
+			close(a->gobj_fd[k]);
+			a->gobj_fd[k] = -1;
+		}
 	for (size_t k = 0; a->shared_fd && k < a->nshared; k++)
 		if (a->shared_fd[k] >= 0) {
 			close(a->shared_fd[k]);
@@ -352,6 +424,11 @@ void rst_tree_free(struct rst_app *a)
 	free(a->pipes);
 	a->pipes = NULL;
 	a->npipes = 0;
+	free(a->gobj_fd);
+	free(a->gobjs);
+	a->gobj_fd = NULL;
+	a->gobjs = NULL;
+	a->ngobjs = 0;
 	free(a->shared_fd);
 	free(a->shared);
 	free(a->roots);
@@ -362,7 +439,7 @@ void rst_tree_free(struct rst_app *a)
 
 int rst_tree_globals(const struct rst_app *a, int pages_fd, int chan)
 {
-	int g = a->gbase, n = RST_G_SHARED + a->nshared;
+	int g = a->gbase, n = rst_nglobals(a);
 	struct dirent *de;
 	DIR *d;
 
@@ -376,6 +453,9 @@ int rst_tree_globals(const struct rst_app *a, int pages_fd, int chan)
 			return -errno; /* a closed stdio: a placeholder */
 	for (size_t k = 0; k < a->nshared; k++)
 		if (dup2(a->shared_fd[k], g + RST_G_SHARED + k) < 0)
+			return -errno;
+	for (size_t k = 0; k < a->ngobjs; k++)
+		if (dup2(a->gobj_fd[k], rst_gobj_fd(a, k)) < 0)
 			return -errno;
 	d = opendir("/proc/self/fd");
 	if (!d)
@@ -442,7 +522,7 @@ void rst_tree_process(const struct rst_app *a, struct rst_proc *p)
 	if (rst_child_files(a, p, m.why, sizeof(m.why)))
 		say(chan, p->pid, m.why);
 	chan = p->service_base + 1;
-	close_range(a->gbase, a->gbase + RST_G_SHARED + a->nshared - 1, 0);
+	close_range(a->gbase, a->gbase + rst_nglobals(a) - 1, 0);
 	/* SO_PASSCRED on appshot's end: the kernel adds our pid, as appshot sees it */
 	if (send(chan, &m, sizeof(m), MSG_NOSIGNAL) < 0)
 		_exit(1);

@@ -5,7 +5,10 @@
  *   main ─┬─ a (its own process group) ── g (in a's group)
  *         └─ b (its own session)        ── h (in b's session and group)
  *
- * main and a share one open file (written by both: one offset); every
+ * Every process has a shared anonymous mapping and a memfd (mapped, and
+ * its fd: one offset) that main made before it forked: at the end a
+ * writes to the first, b to the second and moves the memfd's offset, and
+ * main must see both. main and a share one open file (written by both: one offset); every
  * process has memory of its own filled from its pid, a file of its own at
  * an offset, and a name. The children wait (pause) across the cycles; at
  * the end main signals a and b, each signals its child, and every process
@@ -21,6 +24,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -42,6 +46,23 @@ static volatile sig_atomic_t go;
 static char dir[4096];
 static int end_write = -1; /* a: the shared file, written once more at the end */
 static pid_t main_pid, main_sid;
+static char *shared_anon, *memfd_map; /* SHARED_LEN each, made by main before it forks */
+static int memfd;
+#define SHARED_LEN (64 * 1024)
+
+static void shared_fill(char *m, int seed)
+{
+	for (size_t i = 0; i < SHARED_LEN; i++)
+		m[i] = (char)(i * 13 + seed);
+}
+
+static int shared_same(const char *m, int seed, size_t from)
+{
+	for (size_t i = from; i < SHARED_LEN; i++)
+		if (m[i] != (char)(i * 13 + seed))
+			return 0;
+	return 1;
+}
 
 static void on_usr1(int sig)
 {
@@ -118,6 +139,12 @@ static void __attribute__((noreturn)) child_end(const struct self *s, pid_t chil
 	}
 	if (end_write >= 0)
 		WL_CHECK(write(end_write, "efgh", 4) == 4);
+	if (!strcmp(s->name, "tree-a"))
+		memcpy(shared_anon, "from a", 7);
+	if (!strcmp(s->name, "tree-b")) {
+		memcpy(memfd_map, "from b", 7);
+		WL_CHECK(lseek(memfd, 123, SEEK_SET) == 123);
+	}
 	check(s);
 	fflush(stderr);
 	_exit(wl_failures ? 1 : 0);
@@ -152,6 +179,15 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/shared", dir);
 	WL_CHECK((shared = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
 	WL_CHECK(write(shared, "0123", 4) == 4);
+	shared_anon = mmap(NULL, SHARED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			   -1, 0);
+	WL_CHECK(shared_anon != MAP_FAILED);
+	shared_fill(shared_anon, 1);
+	WL_CHECK((memfd = memfd_create("tree-memfd", 0)) >= 0);
+	WL_CHECK(ftruncate(memfd, SHARED_LEN) == 0);
+	memfd_map = mmap(NULL, SHARED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	WL_CHECK(memfd_map != MAP_FAILED);
+	shared_fill(memfd_map, 2);
 
 	a = fork();
 	WL_CHECK(a >= 0);
@@ -221,6 +257,12 @@ int main(int argc, char **argv)
 	wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child b failed (status %#x)",
 		  status);
 	check(&s);
+	wl_expect(!strcmp(shared_anon, "from a") && shared_same(shared_anon, 1, 7),
+		  "the shared anonymous memory does not hold what a wrote, then the pattern");
+	wl_expect(!strcmp(memfd_map, "from b") && shared_same(memfd_map, 2, 7),
+		  "the memfd does not hold what b wrote, then the pattern");
+	wl_expect(lseek(memfd, 0, SEEK_CUR) == 123, "the memfd's offset is %lld, b moved it to 123",
+		  (long long)lseek(memfd, 0, SEEK_CUR));
 	wl_expect(lseek(shared, 0, SEEK_CUR) == 12, "the shared file is at %lld, not 12",
 		  (long long)lseek(shared, 0, SEEK_CUR));
 	WL_CHECK(pread(shared, buf, sizeof(buf) - 1, 0) >= 0);
