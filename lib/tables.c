@@ -504,6 +504,17 @@ static int match_sk(const void *k, const void *v, __u32 aid);
 static int drop_map(int fd, size_t ks, size_t vs, int (*match)(const void *, const void *, __u32),
 		    __u32 aid);
 
+int tables_add_ipc(struct tracer *t, __u32 aid, enum appshot_ipc_kind kind, __s32 id,
+		   const struct ipc_info *ii)
+{
+	struct ipc_key k = { .aid = aid, .kind = kind, .id = id };
+	struct ipc_info cur, v = *ii;
+
+	if (bpf_map_lookup_elem(t->fd[TMAP_IPCS], &k, &cur) == 0)
+		v.nattch = cur.nattch;
+	return bpf_map_update_elem(t->fd[TMAP_IPCS], &k, &v, BPF_ANY) ? -errno : 0;
+}
+
 int tables_settle(struct tracer *t, __u32 aid)
 {
 	struct region_index *idx = malloc(sizeof(*idx));

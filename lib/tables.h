@@ -76,6 +76,13 @@ void tables_free(struct app_tables *at);
  * Returns how many processes were rebuilt, or -errno.
  */
 int tables_settle(struct tracer *t, __u32 aid);
+/*
+ * A SysV object of application aid made outside the tracer's sight (by a
+ * restore): into its table. An entry the seed made (an attached segment)
+ * keeps its count of mappings.
+ */
+int tables_add_ipc(struct tracer *t, __u32 aid, enum appshot_ipc_kind kind, __s32 id,
+		   const struct ipc_info *ii);
 /* Remove every entry of application aid from every map. */
 int tables_drop(struct tracer *t, __u32 aid);
 /* Which application a system tid belongs to: 0 and its task_info, or -ENOENT. */

@@ -586,6 +586,8 @@ int do_restore(int argc, char **argv)
 	phase(t0, "recorded");
 	if (!err)
 		err = adopt(&tr, &rec, &a, first);
+	if (!err)
+		err = rst_ipc_register(&a, &tr, rec.aid, first);
 	if (err)
 		goto out;
 	phase(t0, "adopted by the tracer");

@@ -230,6 +230,9 @@ void rst_ipc_free(struct rst_app *a);
 size_t rst_ipc_count(const struct rst_app *a);
 /* In the init of the new IPC namespace, before any process: -1 with a message in why. */
 int rst_ipc_make(const struct rst_app *a, int pages_fd, uint64_t pages_off, char *why, size_t len);
+struct tracer;
+/* Into the tracer's tables of application aid, made by init (its pid as we see it). */
+int rst_ipc_register(const struct rst_app *a, struct tracer *tr, uint32_t aid, pid_t init);
 /* Once every process is restored: remove again the segments that were removed. */
 int rst_ipc_finish(const struct rst_app *a, pid_t in_ns);
 

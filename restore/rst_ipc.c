@@ -23,6 +23,7 @@
 #include "js.h"
 #include "log.h"
 #include "rst.h"
+#include "tables.h"
 
 #define PAGE 4096ULL
 
@@ -391,4 +392,35 @@ out:
 size_t rst_ipc_count(const struct rst_app *a)
 {
 	return a->ipc ? a->ipc->nshm + a->ipc->nsem + a->ipc->nmsg : 0;
+}
+
+int rst_ipc_register(const struct rst_app *a, struct tracer *tr, __u32 aid, pid_t init)
+{
+	const struct rst_ipc *r = a->ipc;
+	const struct {
+		enum appshot_ipc_kind kind;
+		const struct rst_ipc_obj *objs;
+		size_t n;
+	} all[] = { { IPCK_SHM, r ? r->shm : NULL, r ? r->nshm : 0 },
+		    { IPCK_SEM, r ? r->sem : NULL, r ? r->nsem : 0 },
+		    { IPCK_MSG, r ? r->msg : NULL, r ? r->nmsg : 0 } };
+	int err = 0;
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		for (size_t i = 0; i < all[k].n && !err; i++) {
+			const struct rst_ipc_obj *o = &all[k].objs[i];
+			struct ipc_info ii = {
+				.key = o->key,
+				.creator = init,
+				.vcreator = 1,
+				.flags = o->mode | IPC_CREAT,
+				.size = all[k].kind == IPCK_SHM ? o->size : o->nvalues,
+				.state = o->removed ? IPCS_REMOVED : 0,
+			};
+
+			err = tables_add_ipc(tr, aid, all[k].kind, o->id, &ii);
+		}
+	if (err)
+		pr_err("restore: cannot tell the tracer the SysV objects: %s", strerror(-err));
+	return err;
 }

@@ -13,18 +13,48 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "appcheck.h"
 #include "testlib.h"
 #include "wlharness.h"
 
+/* Does the tracer know the restored application, as it knew the one it saved? */
+struct known {
+	struct wl *w;
+	const char *step;
+	char why[1024];
+};
+
+static int tracer_knows(void *arg)
+{
+	struct known *k = arg;
+	struct json_object *app = status_app(k->w->name);
+	int ret = -1;
+
+	if (!app) {
+		k->step = "status";
+		snprintf(k->why, sizeof(k->why), "status has no application %s", k->w->name);
+		return -1;
+	}
+	if (!(k->step = "tasks", check_tasks(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "fds", check_fds(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "maps", check_maps(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "ipc", check_ipc_ns(app, k->why, sizeof(k->why))))
+		ret = 0;
+	json_object_put(app);
+	return ret;
+}
+
 /*
  * Start the workload under appshot run [run_extra], then at each of its
- * cycles snapshot and restore it; its last report must say it found all
- * its state as it was.
+ * cycles snapshot and restore it (and with check_tracer, see that the
+ * tracer knows it again); its last report must say it found all its state
+ * as it was.
  */
-static void cycle_workload(struct wl *w, const char *run_extra, int cycles, const char *workload,
-			   const char *arg)
+static void cycle_checked(struct wl *w, const char *run_extra, int cycles, const char *workload,
+			  const char *arg, int check_tracer)
 {
 	char n[16], image[32];
+	struct known k = { .w = w };
 
 	snprintf(n, sizeof(n), "%d", cycles);
 	wl_start_stdio(w, run_extra, workload, n, arg, NULL);
@@ -33,6 +63,9 @@ static void cycle_workload(struct wl *w, const char *run_extra, int cycles, cons
 		snprintf(image, sizeof(image), "image-%d", i);
 		wl_snapshot(w, image, NULL);
 		wl_restore(w, image, NULL);
+		if (check_tracer && retry_until(tracer_knows, &k, SETTLE_MS))
+			fail_msg("after restore %d, the tracer does not know %s: %s: %s", i,
+				 workload, k.step, k.why);
 		wl_go(w);
 	}
 	wl_wait(w, cycles + 1);
@@ -41,6 +74,12 @@ static void cycle_workload(struct wl *w, const char *run_extra, int cycles, cons
 		fail_msg("%s found its state changed after restore (%lld failures)", workload,
 			 (long long)jint(w->cp, "failures"));
 	}
+}
+
+static void cycle_workload(struct wl *w, const char *run_extra, int cycles, const char *workload,
+			   const char *arg)
+{
+	cycle_checked(w, run_extra, cycles, workload, arg, 0);
 }
 
 static void test_process_state(void **state)
@@ -70,7 +109,7 @@ static void test_process_share_ns(void **state)
 static void test_tree_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
-	cycle_workload(*state, NULL, 3, "rs_tree", NULL);
+	cycle_checked(*state, NULL, 3, "rs_tree", NULL, 1);
 }
 
 static void test_tree_share_ns(void **state)
@@ -82,13 +121,52 @@ static void test_tree_share_ns(void **state)
 static void test_pipes_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
-	cycle_workload(*state, NULL, 3, "rs_pipes", NULL);
+	cycle_checked(*state, NULL, 3, "rs_pipes", NULL, 1);
 }
 
 static void test_ipc_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
-	cycle_workload(*state, NULL, 3, "rs_ipc", NULL);
+	cycle_checked(*state, NULL, 3, "rs_ipc", NULL, 1);
+}
+
+/* The second instance of test_two_instances, ended by its teardown. */
+static void *second;
+
+static int two_teardown(void **state)
+{
+	if (second)
+		wl_teardown(&second);
+	second = NULL;
+	return wl_teardown(state);
+}
+
+/*
+ * One image restored twice at once, each instance in its namespaces: the
+ * SysV team of rs_ipc counts in its own segment under its own semaphore,
+ * so neither disturbs the other's counts.
+ */
+static void test_two_instances(void **state)
+{
+	struct wl *w = *state, *w2;
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_ipc", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	wl_restore(w, "image", NULL);
+	assert_int_equal(wl_setup(&second), 0);
+	w2 = second;
+	wl_restore_as(w2, w, "image");
+	wl_go(w);
+	wl_go(w2);
+	wl_wait(w, 2);
+	wl_wait(w2, 2);
+	if (!jbool(w->cp, "ok") || !jbool(w2->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("an instance found its state changed (%lld and %lld failures)",
+			 (long long)jint(w->cp, "failures"), (long long)jint(w2->cp, "failures"));
+	}
 }
 
 static void test_syscalls_in_flight(void **state)
@@ -225,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_share_ns, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pipes_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_ipc_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_two_instances, wl_setup, two_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),

@@ -301,6 +301,20 @@ void wl_restore(struct wl *w, const char *image, const char *extra)
 	close(out);
 }
 
+void wl_restore_as(struct wl *w, const struct wl *from, const char *image)
+{
+	char dir[PATH_MAX + 64], *argv[] = { (char *)bin_path("appshot"), "restore", "-d", "-D", dir,
+					     "--aid", w->name, NULL };
+	int in, out;
+
+	snprintf(w->name, sizeof(w->name), "%s", unique_name("wl"));
+	snprintf(dir, sizeof(dir), "%s/%s", from->dir, image);
+	stdio_pipes(w, &in, &out);
+	run_stdio(w, argv, in, out);
+	close(in);
+	close(out);
+}
+
 void wl_restore_fg(struct wl *w, const char *image)
 {
 	char dir[PATH_MAX + 64];

@@ -54,6 +54,11 @@ void wl_restore(struct wl *w, const char *image, const char *extra);
  * for the application and passes on its exit status (wl_restore_fg_wait).
  */
 void wl_restore_fg(struct wl *w, const char *image);
+/*
+ * Restore from's image (in from's directory) as another instance, named
+ * anew (w->name), talking to us through w; w has no directory of its own.
+ */
+void wl_restore_as(struct wl *w, const struct wl *from, const char *image);
 int wl_restore_fg_wait(struct wl *w);
 /* Read checkpoint cp's report into w->cp (fails the test after the time limit). */
 void wl_wait(struct wl *w, int cp);
