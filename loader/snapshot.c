@@ -88,35 +88,67 @@ static int is_member(const pid_t *pids, size_t n, pid_t pid)
 	return 0;
 }
 
-/*
- * What cannot be stopped and saved, said before anything is touched: a
- * zombie child of one of the processes (a dead task has left the cgroup's
- * list, so every process of the machine is looked at for it).
- */
-static int check_processes(const char *name, const pid_t *pids, size_t n)
+/* The wait status a zombie leaves (the last field of /proc/PID/stat), or -1. */
+static int exit_status(pid_t pid)
 {
+	char path[64], buf[1024], *last;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	last = strrchr(buf, ' ');
+	return last ? atoi(last + 1) : -1;
+}
+
+/* A field of /proc/PID/status like NSsid: its innermost value. */
+static long innermost_of(pid_t pid, const char *key)
+{
+	char path[64], buf[4096], *line, *last;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(line = strstr(buf, key)))
+		return -1;
+	line[strcspn(line, "\n")] = 0;
+	last = strrchr(line, '\t');
+	return last ? atol(last + 1) : atol(line + strlen(key) + 1);
+}
+
+/*
+ * The zombies of the application's processes, not yet reaped: a dead task
+ * has left the cgroup's list, so every process of the machine is looked at
+ * for them. Each is made again, dead, with its pid and wait status.
+ */
+static int find_zombies(const pid_t *pids, size_t n, struct json_object **out)
+{
+	struct json_object *list = json_object_new_array();
 	DIR *d = opendir("/proc");
 	struct proc_stat st;
 	struct dirent *de;
-	int err = 0;
 
+	*out = list;
 	if (!d)
 		return -errno;
-	while (!err && (de = readdir(d))) {
-		pid_t pid = atoi(de->d_name), vpid;
+	while ((de = readdir(d))) {
+		pid_t pid = atoi(de->d_name), vpid, vppid;
+		struct json_object *z;
 		uint32_t level;
 
 		if (pid <= 0 || proc_stat_read(pid, &st) || st.state != 'Z' ||
-		    !is_member(pids, n, st.ppid))
+		    !is_member(pids, n, st.ppid) || proc_nspid(pid, &vpid, &level) ||
+		    proc_nspid(st.ppid, &vppid, &level))
 			continue;
-		if (proc_nspid(pid, &vpid, &level))
-			vpid = pid;
-		pr_err("pid %d (%s) of '%s' is a zombie: appshot cannot save zombies yet", vpid,
-		       st.comm, name);
-		err = -ENOTSUP;
+		z = json_object_new_object();
+		js_i64(z, "pid", vpid);
+		js_i64(z, "ppid", vppid);
+		js_i64(z, "pgid", innermost_of(pid, "NSpgid:"));
+		js_i64(z, "sid", innermost_of(pid, "NSsid:"));
+		js_str(z, "comm", st.comm);
+		js_i64(z, "status", exit_status(pid));
+		json_object_array_add(list, z);
 	}
 	closedir(d);
-	return err;
+	return 0;
 }
 
 /*
@@ -211,7 +243,7 @@ int do_snapshot(int argc, char **argv)
 	struct registry reg = { .lock_fd = -1 };
 	struct tracer tr = { .fd = { -1 } };
 	struct dump d = { .pages = { .fd = -1 } };
-	struct json_object *meta = NULL, *ipc = NULL, *v;
+	struct json_object *meta = NULL, *ipc = NULL, *zombies = NULL, *v;
 	struct snap_proc *procs = NULL;
 	const char *dir = NULL, *name;
 	struct app_record rec;
@@ -259,8 +291,7 @@ int do_snapshot(int argc, char **argv)
 		err = -ESRCH;
 		goto out;
 	}
-	err = check_processes(name, pids, npids);
-	if (!err && !rec.own_ns)
+	if (!rec.own_ns)
 		err = check_no_ipc(&tr, &rec);
 	if (err) {
 		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
@@ -288,6 +319,8 @@ int do_snapshot(int argc, char **argv)
 	}
 	frozen = 1;
 	err = stop_all(name, procs, npids);
+	if (!err) /* none can make or reap one now */
+		err = find_zombies(pids, npids, &zombies);
 	if (err)
 		goto undo;
 	/*
@@ -327,6 +360,7 @@ int do_snapshot(int argc, char **argv)
 	if (err)
 		goto undo;
 	meta = manifest_meta(&rec, procs, npids, nthreads, d.mem_bytes, ipc != NULL);
+	json_object_object_add(meta, "zombies", json_object_get(zombies));
 	err = image_commit(&d.w, meta);
 	image_started = 0;
 	if (err)
@@ -383,6 +417,7 @@ undo:
 out:
 	json_object_put(meta);
 	json_object_put(ipc);
+	json_object_put(zombies);
 	free_procs(procs, npids);
 	dump_free(&d);
 	free(pids);

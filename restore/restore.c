@@ -58,7 +58,6 @@ struct restore_opts {
 static void __attribute__((noreturn)) init_main(const struct rst_app *a, int pages_fd, int chan)
 {
 	struct rst_ready m = { .err = 1 };
-	pid_t child;
 
 	appinit_block_signals();
 	if (rst_tree_globals(a, pages_fd, chan)) {
@@ -73,16 +72,9 @@ static void __attribute__((noreturn)) init_main(const struct rst_app *a, int pag
 		send(chan, &m, sizeof(m), MSG_NOSIGNAL);
 		_exit(1);
 	}
-	for (size_t i = 0; i < a->nroots; i++) {
-		child = rst_clone(a->roots[i]->pid, -1, 0);
-		if (child == 0)
-			rst_tree_process(a, a->roots[i]);
-		if (child < 0) {
-			snprintf(m.why, sizeof(m.why), "cannot make pid %d in the new namespace: %s",
-				 a->roots[i]->pid, strerror(errno));
-			send(chan, &m, sizeof(m), MSG_NOSIGNAL);
-			_exit(1);
-		}
+	if (rst_tree_roots(a, m.why, sizeof(m.why))) {
+		send(chan, &m, sizeof(m), MSG_NOSIGNAL);
+		_exit(1);
 	}
 	close_range(a->gbase, a->gbase + rst_nglobals(a) - 1, 0);
 	appinit_loop(a->roots[0]->pid);
@@ -176,27 +168,32 @@ static int check_image(struct image *im, const char *dir, struct json_object **c
 	return 0;
 }
 
-/* Sharing our pid namespace, the processes' pids and tids must be free here. */
-static int check_pids_free(const struct rst_app *a)
+static int check_pid_free(pid_t id)
 {
 	char path[64], comm[64];
 
-	for (size_t k = 0; k < a->nprocs; k++)
-		for (size_t i = 0; i < a->procs[k].nthreads; i++) {
-			pid_t id = a->procs[k].threads[i].tid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", id);
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
+	if (read_file(path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = 0;
+	else
+		snprintf(comm, sizeof(comm), "?");
+	pr_err("restore: pid %d is taken here (by %s): the application needs it back", id, comm);
+	return -EEXIST;
+}
 
-			snprintf(path, sizeof(path), "/proc/%d/comm", id);
-			if (access(path, F_OK) && errno == ENOENT)
-				continue;
-			if (read_file(path, comm, sizeof(comm)) > 0)
-				comm[strcspn(comm, "\n")] = 0;
-			else
-				snprintf(comm, sizeof(comm), "?");
-			pr_err("restore: pid %d is taken here (by %s): the application needs it back",
-			       id, comm);
-			return -EEXIST;
-		}
-	return 0;
+/* Sharing our pid namespace, the processes' pids and tids must be free here. */
+static int check_pids_free(const struct rst_app *a)
+{
+	int err = 0;
+
+	for (size_t k = 0; k < a->nprocs && !err; k++)
+		for (size_t i = 0; i < a->procs[k].nthreads && !err; i++)
+			err = check_pid_free(a->procs[k].threads[i].tid);
+	for (size_t k = 0; k < a->nzombies && !err; k++)
+		err = check_pid_free(a->zombies[k].pid);
+	return err;
 }
 
 static int parse_restore(int argc, char **argv, struct restore_opts *o)
@@ -456,6 +453,8 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 	}
 	a->pages_off = pages_off;
 	err = rst_tree_plan(a);
+	if (!err)
+		err = rst_tree_zombies(a, jg_arr(im->manifest, "zombies"));
 	if (!err)
 		err = rst_ipc_read(im, pages_len, a);
 	if (!err && a->ipc && !a->own_ns) {

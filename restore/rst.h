@@ -104,6 +104,7 @@ struct rst_thread {
 struct rst_proc {
 	pid_t pid, ppid, pgid, sid;
 	pid_t sys_pid; /* this time, once made */
+	pid_t helper; /* its session's leader is gone: a stand-in with that pid makes it */
 	struct rst_proc *parent; /* in the image, or NULL: made by init or appshot */
 	struct rst_proc **children;
 	size_t nchildren;
@@ -165,11 +166,20 @@ struct rst_pipe {
 	int rd, wr, rd_taken, wr_taken; /* in appshot */
 };
 
+/* A child that had ended, not yet reaped by its parent: made again, dead. */
+struct rst_zombie {
+	pid_t pid, ppid, pgid, sid;
+	char comm[16];
+	int status; /* as wait() gives it */
+};
+
 struct rst_app {
 	struct rst_proc *procs;
 	size_t nprocs;
 	struct rst_proc **roots; /* made by init (own namespaces) or by appshot */
 	size_t nroots;
+	struct rst_zombie *zombies;
+	size_t nzombies;
 	struct rst_fd **shared; /* the first holder's fd of each shared open file */
 	size_t nshared;
 	int *shared_fd; /* in appshot, while the processes are made */
@@ -198,6 +208,10 @@ static inline int rst_gobj_fd(const struct rst_app *a, int global)
 
 /* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
 int rst_tree_plan(struct rst_app *a);
+/* The zombies of the image's manifest; -EBADMSG (said) if damaged. */
+int rst_tree_zombies(struct rst_app *a, struct json_object *list);
+/* In init: make the processes without a parent in the image (and their stand-in leaders). */
+int rst_tree_roots(const struct rst_app *a, char *why, size_t len);
 /* In appshot: open the shared files, make the shared objects; gbase put above all fds. */
 int rst_tree_open(struct rst_app *a, int pages_fd);
 /* Close appshot's copies of the shared files; rst_tree_free: all of the plan. */

@@ -20,12 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "appinit.h"
+#include "js.h"
 #include "log.h"
 #include "rst.h"
 
@@ -58,19 +62,47 @@ static int add_child(struct rst_proc *parent, struct rst_proc *c)
 
 /*
  * Sessions come back by inheritance: a process leads its own, or is in its
- * parent's. One whose session leader is gone (a daemon after setsid and a
- * second fork) would need a stand-in leader: not done yet.
+ * parent's. A process without a parent in the image whose session leader
+ * is gone (a daemon after setsid and a second fork) is made by a stand-in
+ * leader with that pid, which leaves at once: init takes the orphan.
  */
-static int check_session(const struct rst_app *a, const struct rst_proc *p)
+static int check_session(struct rst_app *a, struct rst_proc *p)
 {
 	if (p->sid == p->pid)
 		return 0;
 	if (p->parent ? p->sid == p->parent->sid : (!a->own_ns || p->sid == 0))
 		return 0;
-	pr_err("restore: pid %d is in session %d, which %s: appshot cannot restore a session "
-	       "whose leader is gone yet",
-	       p->pid, p->sid, p->parent ? "is not its parent's" : "began outside the application");
+	if (!p->parent && !find_proc(a, p->sid)) {
+		p->helper = p->sid;
+		return 0;
+	}
+	pr_err("restore: pid %d is in session %d, which %s: appshot cannot restore that yet",
+	       p->pid, p->sid,
+	       p->parent ? "is not its parent's" : "another process of it leads");
 	return -ENOTSUP;
+}
+
+int rst_tree_zombies(struct rst_app *a, struct json_object *list)
+{
+	size_t n = list ? json_object_array_length(list) : 0;
+
+	a->zombies = calloc(n + 1, sizeof(*a->zombies));
+	if (!a->zombies)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(list, i);
+		struct rst_zombie *z = &a->zombies[i];
+
+		if (jg_int(o, "pid", &z->pid) || jg_int(o, "ppid", &z->ppid) ||
+		    jg_int(o, "pgid", &z->pgid) || jg_int(o, "sid", &z->sid) ||
+		    jg_str(o, "comm", z->comm, sizeof(z->comm)) || jg_int(o, "status", &z->status) ||
+		    z->pid <= 0 || z->status < 0 || !find_proc(a, z->ppid) || find_proc(a, z->pid)) {
+			pr_err("image: zombie %zu is damaged, or its parent is not in the image", i);
+			return -EBADMSG;
+		}
+		a->nzombies++;
+	}
+	return 0;
 }
 
 static int add_slot(struct rst_app *a, struct rst_fd *f)
@@ -424,6 +456,9 @@ void rst_tree_free(struct rst_app *a)
 	free(a->pipes);
 	a->pipes = NULL;
 	a->npipes = 0;
+	free(a->zombies);
+	a->zombies = NULL;
+	a->nzombies = 0;
 	free(a->gobj_fd);
 	free(a->gobjs);
 	a->gobj_fd = NULL;
@@ -498,6 +533,96 @@ static void __attribute__((noreturn)) say(int chan, pid_t vpid, const char *why)
 	_exit(1);
 }
 
+/* The children of p that had ended: made, and ended again the same way. */
+static int make_zombies(const struct rst_app *a, const struct rst_proc *p, char *why, size_t len)
+{
+	for (size_t i = 0; i < a->nzombies; i++) {
+		const struct rst_zombie *z = &a->zombies[i];
+		pid_t pid;
+
+		if (z->ppid != p->pid)
+			continue;
+		pid = rst_clone(z->pid, -1, 0);
+		if (pid < 0) {
+			snprintf(why, len, "pid %d cannot make its zombie %d again: %s", p->pid,
+				 z->pid, strerror(errno));
+			return -1;
+		}
+		if (pid == 0) {
+			struct rlimit none = { 0, 0 };
+			sigset_t all;
+
+			prctl(PR_SET_NAME, z->comm);
+			if (z->pgid == z->pid)
+				setpgid(0, 0);
+			if (WIFSIGNALED(z->status)) {
+				setrlimit(RLIMIT_CORE, &none); /* no core file this time */
+				signal(WTERMSIG(z->status), SIG_DFL);
+				sigemptyset(&all);
+				sigprocmask(SIG_SETMASK, &all, NULL);
+				raise(WTERMSIG(z->status));
+			}
+			_exit(WEXITSTATUS(z->status));
+		}
+	}
+	return 0;
+}
+
+/* A stand-in session leader: its session, then the processes in it, then gone. */
+static void __attribute__((noreturn)) helper_main(const struct rst_app *a, pid_t sid, int chan)
+{
+	char why[512];
+
+	if (setsid() < 0) {
+		snprintf(why, sizeof(why), "the stand-in leader of session %d: %s", sid,
+			 strerror(errno));
+		say(chan, 0, why);
+	}
+	for (size_t i = 0; i < a->nroots; i++) {
+		pid_t pid;
+
+		if (a->roots[i]->helper != sid)
+			continue;
+		pid = rst_clone(a->roots[i]->pid, -1, 0);
+		if (pid == 0)
+			rst_tree_process(a, a->roots[i]);
+		if (pid < 0) {
+			snprintf(why, sizeof(why), "cannot make pid %d in session %d: %s",
+				 a->roots[i]->pid, sid, strerror(errno));
+			say(chan, 0, why);
+		}
+	}
+	_exit(0);
+}
+
+int rst_tree_roots(const struct rst_app *a, char *why, size_t len)
+{
+	int chan = a->gbase + RST_G_CHAN;
+
+	for (size_t i = 0; i < a->nroots; i++) {
+		const struct rst_proc *r = a->roots[i];
+		int first = 1;
+		pid_t pid;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !r->helper || a->roots[j]->helper != r->helper;
+		if (!first)
+			continue; /* its stand-in leader makes it */
+		pid = rst_clone(r->helper ? r->helper : r->pid, -1, 0);
+		if (pid == 0) {
+			if (r->helper)
+				helper_main(a, r->helper, chan);
+			rst_tree_process(a, a->roots[i]);
+		}
+		if (pid < 0) {
+			snprintf(why, len, "cannot make pid %d in the new namespace: %s",
+				 r->helper ? r->helper : r->pid, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void rst_tree_process(const struct rst_app *a, struct rst_proc *p)
 {
 	struct rst_ready m = { .vpid = p->pid };
@@ -519,7 +644,7 @@ void rst_tree_process(const struct rst_app *a, struct rst_proc *p)
 			say(chan, p->pid, m.why);
 		}
 	}
-	if (rst_child_files(a, p, m.why, sizeof(m.why)))
+	if (make_zombies(a, p, m.why, sizeof(m.why)) || rst_child_files(a, p, m.why, sizeof(m.why)))
 		say(chan, p->pid, m.why);
 	chan = p->service_base + 1;
 	close_range(a->gbase, a->gbase + rst_nglobals(a) - 1, 0);

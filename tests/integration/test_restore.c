@@ -112,6 +112,18 @@ static void test_tree_three_cycles(void **state)
 	cycle_checked(*state, NULL, 3, "rs_tree", NULL, 1);
 }
 
+static void test_tree_zombies(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_checked(*state, NULL, 2, "rs_tree", "zombie", 1);
+}
+
+static void test_tree_daemon(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_checked(*state, NULL, 2, "rs_tree", "daemon", 1);
+}
+
 static void test_tree_share_ns(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -300,6 +312,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_process_state, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_zombies, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_daemon, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_share_ns, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pipes_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_ipc_three_cycles, wl_setup, wl_teardown),

@@ -148,12 +148,6 @@ static void tree_refused(struct wl *w, const char *mode, const char *expect)
 	}
 }
 
-static void test_tree_zombie_refused(void **state)
-{
-	TESTLIB_REQUIRE();
-	tree_refused(*state, "zombie", "is a zombie");
-}
-
 static void test_tree_outside_pipe_refused(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -269,7 +263,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
-		cmocka_unit_test_setup_teardown(test_tree_zombie_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),

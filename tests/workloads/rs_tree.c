@@ -16,11 +16,13 @@
  * exits 0 or 1; parents pass their children's failures up. a writes the
  * shared file once more first: main must see its offset move.
  *
- * With "zombie" it holds an unreaped child meanwhile, with "outside" a
- * pipe to the harness at fd 20: both must make the snapshot fail, and
- * leave everything as it was.
+ * With "zombie" main holds two children that ended (one exited 7, one
+ * killed by SIGTERM) unreaped meanwhile; with "daemon" a daemon that
+ * double-forked (setsid in the middle one, which left) runs in a session
+ * whose leader is gone, its parent init; with "outside" a pipe to the
+ * harness at fd 20 must make the snapshot fail and leave all as it was.
  *
- * usage: rs_tree [cycles [zombie|outside]]
+ * usage: rs_tree [cycles [zombie|daemon|outside]]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -49,6 +51,12 @@ static pid_t main_pid, main_sid;
 static char *shared_anon, *memfd_map; /* SHARED_LEN each, made by main before it forks */
 static int memfd;
 #define SHARED_LEN (64 * 1024)
+
+/* the daemon's word, in memory main shares with it */
+static struct daemon_page {
+	volatile pid_t pid;
+	volatile int verdict, failures;
+} *dpage;
 
 static void shared_fill(char *m, int seed)
 {
@@ -147,6 +155,10 @@ static void __attribute__((noreturn)) child_end(const struct self *s, pid_t chil
 	}
 	check(s);
 	fflush(stderr);
+	if (!strcmp(s->name, "tree-d")) {
+		dpage->failures = wl_failures;
+		dpage->verdict = 1;
+	}
 	_exit(wl_failures ? 1 : 0);
 }
 
@@ -166,7 +178,7 @@ int main(int argc, char **argv)
 	char path[4200], buf[64] = "";
 	const char *mode = argc > 2 ? argv[2] : "";
 	struct self s;
-	pid_t a, b, z = -1;
+	pid_t a, b, z = -1, z2 = -1;
 	siginfo_t si;
 
 	wl_init();
@@ -185,6 +197,8 @@ int main(int argc, char **argv)
 	shared_fill(shared_anon, 1);
 	WL_CHECK((memfd = memfd_create("tree-memfd", 0)) >= 0);
 	WL_CHECK(ftruncate(memfd, SHARED_LEN) == 0);
+	dpage = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	WL_CHECK(dpage != MAP_FAILED);
 	memfd_map = mmap(NULL, SHARED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	WL_CHECK(memfd_map != MAP_FAILED);
 	shared_fill(memfd_map, 2);
@@ -231,7 +245,36 @@ int main(int argc, char **argv)
 		WL_CHECK(z >= 0);
 		if (z == 0)
 			_exit(7);
+		z2 = fork();
+		WL_CHECK(z2 >= 0);
+		if (z2 == 0) {
+			signal(SIGTERM, SIG_DFL);
+			raise(SIGTERM);
+			_exit(1);
+		}
 		WL_CHECK(waitid(P_PID, z, &si, WEXITED | WNOWAIT) == 0);
+		WL_CHECK(waitid(P_PID, z2, &si, WEXITED | WNOWAIT) == 0);
+	} else if (!strcmp(mode, "daemon")) {
+		pid_t mid = fork();
+
+		WL_CHECK(mid >= 0);
+		if (mid == 0) {
+			WL_CHECK(setsid() == getpid());
+			if (fork() == 0) {
+				struct self me;
+
+				for (int i = 0; i < 5000 && getppid() == mid; i++)
+					usleep(1000); /* until mid is gone */
+				become(&me, "tree-d");
+				dpage->pid = getpid();
+				child_end(&me, -1);
+			}
+			_exit(0);
+		}
+		WL_CHECK(waitpid(mid, &status, 0) == mid);
+		for (int i = 0; i < 5000 && !dpage->pid; i++)
+			usleep(1000);
+		WL_CHECK(dpage->pid);
 	} else if (!strcmp(mode, "outside")) {
 		WL_CHECK(dup2(0, 20) == 20);
 	}
@@ -244,6 +287,18 @@ int main(int argc, char **argv)
 		WL_CHECK(waitpid(z, &status, 0) == z);
 		wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 7, "the zombie was %#x",
 			  status);
+		WL_CHECK(waitpid(z2, &status, 0) == z2);
+		wl_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+			  "the killed zombie was %#x", status);
+	}
+	if (dpage->pid) {
+		WL_CHECK(kill(dpage->pid, SIGUSR1) == 0);
+		for (int i = 0; i < 5000 && !dpage->verdict; i++)
+			usleep(1000);
+		wl_expect(dpage->verdict && !dpage->failures,
+			  "the daemon %s (%d failures, its log says which)",
+			  dpage->verdict ? "found its state changed" : "did not answer",
+			  dpage->failures);
 	}
 	close(20);
 
