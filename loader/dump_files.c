@@ -27,6 +27,13 @@
 #include "log.h"
 #include "proc.h"
 #include "remote.h"
+#include "util.h"
+
+/* An fd of a process: its pid as we and as it sees it. */
+struct remote_pid_fd {
+	pid_t pid, vpid;
+	int fd;
+};
 
 static int fdinfo(pid_t pid, int fd, unsigned long long *pos, unsigned int *flags)
 {
@@ -169,6 +176,106 @@ out:
 	return err;
 }
 
+/* One "key: value" line of an fd's fdinfo, or NULL; lines are read into buf. */
+static const char *fdinfo_line(const char *info, const char *key)
+{
+	const char *l = strstr(info, key);
+
+	return l ? l + strlen(key) : NULL;
+}
+
+static int read_fdinfo(pid_t pid, int fd, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	return read_file(path, buf, len) > 0 ? 0 : -EIO;
+}
+
+/*
+ * eventfd, timerfd, signalfd and epoll, from their fdinfo: the state each
+ * is made again with. Returns the kind, or NULL with *err set.
+ */
+static const char *anon_state(struct remote_pid_fd id, const char *link, struct json_object *o,
+			      int *err)
+{
+	static char info[65536];
+	unsigned long long a, b, c, d;
+	struct json_object *x;
+	const char *l;
+
+	*err = read_fdinfo(id.pid, id.fd, info, sizeof(info));
+	if (*err)
+		return NULL;
+	if (strstr(link, "[eventfd]")) {
+		x = json_object_new_object();
+		l = fdinfo_line(info, "eventfd-count:");
+		js_u64(x, "count", l ? strtoull(l, NULL, 16) : 0);
+		l = fdinfo_line(info, "eventfd-semaphore:");
+		js_bool(x, "semaphore", l && atoi(l));
+		json_object_object_add(o, "eventfd", x);
+		return "eventfd";
+	}
+	if (strstr(link, "[timerfd]")) {
+		x = json_object_new_object();
+		l = fdinfo_line(info, "clockid:");
+		js_i64(x, "clockid", l ? atoi(l) : 0);
+		l = fdinfo_line(info, "ticks:");
+		js_u64(x, "ticks", l ? strtoull(l, NULL, 10) : 0);
+		l = fdinfo_line(info, "settime flags:");
+		js_i64(x, "flags", l ? strtol(l, NULL, 8) : 0);
+		l = fdinfo_line(info, "it_value:");
+		if (!l || sscanf(l, " (%llu, %llu)", &a, &b) != 2)
+			a = b = 0;
+		l = fdinfo_line(info, "it_interval:");
+		if (!l || sscanf(l, " (%llu, %llu)", &c, &d) != 2)
+			c = d = 0;
+		js_u64(x, "value_s", a);
+		js_u64(x, "value_ns", b);
+		js_u64(x, "interval_s", c);
+		js_u64(x, "interval_ns", d);
+		json_object_object_add(o, "timerfd", x);
+		return "timerfd";
+	}
+	if (strstr(link, "[signalfd]")) {
+		l = fdinfo_line(info, "sigmask:");
+		js_u64(o, "sigmask", l ? strtoull(l, NULL, 16) : 0);
+		return "signalfd";
+	}
+	if (strstr(link, "[eventpoll]")) {
+		x = json_object_new_array();
+		json_object_object_add(o, "epoll", x);
+		for (l = strstr(info, "tfd:"); l; l = strstr(l + 4, "tfd:")) {
+			struct json_object *e = json_object_new_array();
+			struct kcmp_epoll_slot slot = { .efd = id.fd };
+			unsigned int events;
+			int tfd;
+
+			if (sscanf(l, "tfd: %d events: %x data: %llx", &tfd, &events, &a) != 3) {
+				json_object_put(e);
+				*err = -EBADMSG;
+				return NULL;
+			}
+			/* the fd it was added by must still be that file */
+			slot.tfd = tfd;
+			if (syscall(SYS_kcmp, id.pid, id.pid, KCMP_EPOLL_TFD, tfd, &slot) != 0) {
+				json_object_put(e);
+				pr_err("pid %d fd %d: epoll watches a file no fd %d names any longer: "
+				       "appshot cannot save it yet", id.vpid, id.fd, tfd);
+				*err = -ENOTSUP;
+				return NULL;
+			}
+			json_object_array_add(e, json_object_new_int(tfd));
+			json_object_array_add(e, json_object_new_uint64(events));
+			json_object_array_add(e, json_object_new_uint64(a));
+			json_object_array_add(x, e);
+		}
+		return "epoll";
+	}
+	*err = -ENOTSUP;
+	return NULL;
+}
+
 /* Why an fd cannot be saved yet, or NULL: the name of its kind. */
 static const char *unsupported(const char *link, mode_t mode)
 {
@@ -179,14 +286,9 @@ static const char *unsupported(const char *link, mode_t mode)
 	if (!strncmp(link, "anon_inode:", 11)) {
 		if (strstr(link, "io_uring"))
 			return "an io_uring instance";
-		if (strstr(link, "eventfd"))
-			return "an eventfd";
-		if (strstr(link, "eventpoll"))
-			return "an epoll instance";
-		if (strstr(link, "timerfd"))
-			return "a timerfd";
-		if (strstr(link, "signalfd"))
-			return "a signalfd";
+		if (strstr(link, "[eventfd]") || strstr(link, "[eventpoll]") ||
+		    strstr(link, "[timerfd]") || strstr(link, "[signalfd]"))
+			return NULL; /* see anon_state() */
 		if (strstr(link, "inotify"))
 			return "an inotify instance";
 		if (strstr(link, "pidfd"))
@@ -314,6 +416,15 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 			json_object_put(o);
 			err = -ENOTSUP;
 			break;
+		} else if (!strncmp(link, "anon_inode:", 11)) {
+			kind = anon_state((struct remote_pid_fd){ pid, d->vpid, fd }, link, o, &err);
+			if (!kind) {
+				if (err != -ENOTSUP)
+					pr_err("cannot read pid %d's fd %d (%s): %s", d->vpid, fd,
+					       link, strerror(-err));
+				json_object_put(o);
+				break;
+			}
 		} else if (!strncmp(link, "/memfd:", 7)) {
 			kind = "memfd";
 		} else if (S_ISREG(st[i].st_mode) && len > 10 && !strcmp(link + len - 10, " (deleted)")) {
@@ -331,6 +442,13 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		if (!dup && strcmp(kind, "external") && !same_as_earlier(d, pid, fd, &st[i], o) &&
 		    (err = remember(d, pid, fd, &st[i]))) {
 			json_object_put(o);
+			break;
+		}
+		if (!strcmp(kind, "epoll") && json_object_object_get_ex(o, "same_as", NULL)) {
+			pr_err("pid %d fd %d is an epoll instance another process holds too: "
+			       "appshot cannot save that yet", d->vpid, fd);
+			json_object_put(o);
+			err = -ENOTSUP;
 			break;
 		}
 		if (!strcmp(kind, "memfd") || !strcmp(kind, "deleted")) {

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/user.h>
+#include <time.h>
 
 #include "image.h"
 #include "progress.h"
@@ -57,6 +58,12 @@ struct rst_vma {
 	size_t nruns;
 };
 
+struct rst_epoll_entry {
+	int tfd;
+	uint32_t events;
+	uint64_t data;
+};
+
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
@@ -67,8 +74,16 @@ struct rst_fd {
 	int pipe_size;
 	int64_t pipe_bytes; /* unread bytes, -1 if another fd says */
 	char pipe_data[64]; /* the blob record with them */
+	uint64_t efd_count; /* eventfd */
+	int efd_semaphore;
+	int tfd_clockid, tfd_flags; /* timerfd: its clock, time left and interval, ticks */
+	uint64_t tfd_ticks;
+	struct itimerspec tfd_its;
+	uint64_t sigmask; /* signalfd */
+	struct rst_epoll_entry *ep; /* epoll: what it watches */
+	size_t nep;
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external pipe */
+	char kind[16]; /* file dir chr memfd deleted external pipe eventfd timerfd signalfd epoll */
 	char path[PATH_MAX];
 };
 
@@ -268,6 +283,8 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 /* A memory object made again from the image, open read-write: its fd, or -1 (why says). */
 int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
 		      size_t len);
+/* An eventfd, timerfd, signalfd or (empty) epoll made again: its fd, or -1 (why says). */
+int rst_anon_create(const struct rst_fd *f, char *why, size_t len);
 /* Raise the fd limit so that fd top fits; -1 if it cannot. */
 int rst_fit_fds(int top);
 

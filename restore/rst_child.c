@@ -17,7 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -200,11 +205,77 @@ static int make_objects(const struct rst_app *a, struct rst_proc *p, int pages_f
 		fd = rst_object_create(ob, pages_fd, p->pages_off, why, len);
 		if (fd < 0)
 			return -1;
-		if (dup2(fd, ob->fd) < 0)
-			FAIL("cannot keep %s: %s", ob->name, strerror(errno));
-		close(fd);
+		if (fd != ob->fd) {
+			if (dup2(fd, ob->fd) < 0)
+				FAIL("cannot keep %s: %s", ob->name, strerror(errno));
+			close(fd);
+		}
 	}
 	return 0;
+}
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
+
+int rst_anon_create(const struct rst_fd *f, char *why, size_t len)
+{
+	int nonblock = f->flags & O_NONBLOCK, fd = -1;
+
+	if (!strcmp(f->kind, "eventfd")) {
+		fd = eventfd(0, EFD_CLOEXEC | (nonblock ? EFD_NONBLOCK : 0) |
+					(f->efd_semaphore ? EFD_SEMAPHORE : 0));
+		if (fd >= 0 && f->efd_count &&
+		    write(fd, &f->efd_count, sizeof(f->efd_count)) != sizeof(f->efd_count)) {
+			close(fd);
+			FAIL("fd %d: cannot give the eventfd its count: %s", f->fd, strerror(errno));
+		}
+	} else if (!strcmp(f->kind, "timerfd")) {
+		fd = timerfd_create(f->tfd_clockid, TFD_CLOEXEC | (nonblock ? TFD_NONBLOCK : 0));
+		/* what was left of its time, from now: as CRIU does */
+		if (fd >= 0 && (f->tfd_its.it_value.tv_sec || f->tfd_its.it_value.tv_nsec) &&
+		    timerfd_settime(fd, 0, &f->tfd_its, NULL)) {
+			close(fd);
+			FAIL("fd %d: cannot arm the timerfd: %s", f->fd, strerror(errno));
+		}
+		if (fd >= 0 && f->tfd_ticks && ioctl(fd, TFD_IOC_SET_TICKS, &f->tfd_ticks)) {
+			close(fd);
+			FAIL("fd %d: cannot give the timerfd its %llu expirations: %s", f->fd,
+			     (unsigned long long)f->tfd_ticks, strerror(errno));
+		}
+	} else if (!strcmp(f->kind, "signalfd")) {
+		sigset_t mask;
+
+		sigemptyset(&mask);
+		for (int sig = 1; sig <= 64; sig++)
+			if (f->sigmask & (1ULL << (sig - 1)))
+				sigaddset(&mask, sig);
+		fd = signalfd(-1, &mask, SFD_CLOEXEC | (nonblock ? SFD_NONBLOCK : 0));
+	} else if (!strcmp(f->kind, "epoll")) {
+		fd = epoll_create1(EPOLL_CLOEXEC);
+	}
+	if (fd < 0)
+		FAIL("fd %d: cannot make the %s: %s", f->fd, f->kind, strerror(errno));
+	return fd;
+}
+
+/* An epoll's watches, once every fd of the process is there. */
+static int fill_epoll(const struct rst_fd *f, char *why, size_t len)
+{
+	for (size_t i = 0; i < f->nep; i++) {
+		struct epoll_event ev = { .events = f->ep[i].events, .data.u64 = f->ep[i].data };
+
+		if (epoll_ctl(f->fd, EPOLL_CTL_ADD, f->ep[i].tfd, &ev))
+			FAIL("fd %d: epoll cannot watch fd %d again: %s", f->fd, f->ep[i].tfd,
+			     strerror(errno));
+	}
+	return 0;
+}
+
+static int is_anon(const char *kind)
+{
+	return !strcmp(kind, "eventfd") || !strcmp(kind, "timerfd") || !strcmp(kind, "signalfd") ||
+	       !strcmp(kind, "epoll");
 }
 
 static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct rst_fd *f,
@@ -222,6 +293,15 @@ static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct 
 	} else if (!strcmp(f->kind, "external")) {
 		if (dup2(a->gbase + RST_G_STDIO + f->fd, f->fd) < 0)
 			FAIL("fd %d: the restore's own stdio is not open", f->fd);
+	} else if (is_anon(f->kind)) {
+		fd = rst_anon_create(f, why, len);
+		if (fd < 0)
+			return -1;
+		if (fd != f->fd) {
+			if (dup2(fd, f->fd) < 0)
+				FAIL("fd %d: %s", f->fd, strerror(errno));
+			close(fd);
+		}
 	} else {
 		if (f->object >= 0) {
 			struct rst_object *ob = rst_object(p, f->object);
@@ -303,6 +383,10 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 {
 	for (size_t i = 0; i < p->nfds; i++)
 		if (restore_fd(a, p, &p->fds[i], why, len))
+			return -1;
+	for (size_t i = 0; i < p->nfds; i++)
+		if (!strcmp(p->fds[i].kind, "epoll") && p->fds[i].dup_of < 0 &&
+		    p->fds[i].same_pid < 0 && fill_epoll(&p->fds[i], why, len))
 			return -1;
 	umask(p->umask);
 	if (personality(p->personality) < 0)

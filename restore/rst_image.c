@@ -214,10 +214,59 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 	return 0;
 }
 
+/* The state of an eventfd, timerfd, signalfd or epoll fd. */
+static int parse_anon(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
+{
+	struct json_object *x, *a;
+	uint64_t vs, vns, is, ins;
+
+	if (!strcmp(f->kind, "eventfd")) {
+		x = jg_obj(o, "eventfd");
+		if (!x || jg_u64(x, "count", &f->efd_count) ||
+		    jg_bool(x, "semaphore", &f->efd_semaphore) || f->efd_count == UINT64_MAX)
+			BAD("fd %d: its eventfd is damaged", p->pid, f->fd);
+	} else if (!strcmp(f->kind, "timerfd")) {
+		x = jg_obj(o, "timerfd");
+		if (!x || jg_int(x, "clockid", &f->tfd_clockid) || jg_int(x, "flags", &f->tfd_flags) ||
+		    jg_u64(x, "ticks", &f->tfd_ticks) || jg_u64(x, "value_s", &vs) ||
+		    jg_u64(x, "value_ns", &vns) || jg_u64(x, "interval_s", &is) ||
+		    jg_u64(x, "interval_ns", &ins) || vns >= 1000000000 || ins >= 1000000000)
+			BAD("fd %d: its timerfd is damaged", p->pid, f->fd);
+		f->tfd_its.it_value.tv_sec = vs;
+		f->tfd_its.it_value.tv_nsec = vns;
+		f->tfd_its.it_interval.tv_sec = is;
+		f->tfd_its.it_interval.tv_nsec = ins;
+	} else if (!strcmp(f->kind, "signalfd")) {
+		if (jg_u64(o, "sigmask", &f->sigmask))
+			BAD("fd %d: its signalfd is damaged", p->pid, f->fd);
+	} else if (!strcmp(f->kind, "epoll")) {
+		a = jg_arr(o, "epoll");
+		if (!a)
+			BAD("fd %d: its epoll is damaged", p->pid, f->fd);
+		f->nep = json_object_array_length(a);
+		f->ep = calloc(f->nep + 1, sizeof(*f->ep));
+		if (!f->ep)
+			return -ENOMEM;
+		for (size_t i = 0; i < f->nep; i++) {
+			struct json_object *e = json_object_array_get_idx(a, i);
+
+			if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
+				BAD("fd %d: an epoll entry is damaged", p->pid, f->fd);
+			f->ep[i].tfd = json_object_get_int(json_object_array_get_idx(e, 0));
+			f->ep[i].events = json_object_get_uint64(json_object_array_get_idx(e, 1));
+			f->ep[i].data = json_object_get_uint64(json_object_array_get_idx(e, 2));
+			if (f->ep[i].tfd < 0 || f->ep[i].tfd > (1 << 20))
+				BAD("fd %d: an epoll entry is damaged", p->pid, f->fd);
+		}
+	}
+	return 0;
+}
+
 static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
-	static const char *const kinds[] = { "file",	 "dir",	     "chr", "memfd",
-					     "deleted", "external", "pipe" };
+	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
+					     "deleted", "external", "pipe",   "eventfd",
+					     "timerfd", "signalfd", "epoll" };
 	struct json_object *a;
 	int known = 0;
 
@@ -257,6 +306,8 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 		if (f->pipe_bytes > 0 && jg_str(o, "pipe_data", f->pipe_data, sizeof(f->pipe_data)))
 			BAD("fd %d: its pipe's bytes are missing", p->pid, f->fd);
 	}
+	if (parse_anon(p, o, f))
+		return -EBADMSG;
 	f->object = -1;
 	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
 		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))
@@ -437,6 +488,8 @@ void rst_free(struct rst_proc *p)
 		free(p->objects[i].runs);
 	for (size_t i = 0; i < p->nvmas; i++)
 		free(p->vmas[i].runs);
+	for (size_t i = 0; i < p->nfds; i++)
+		free(p->fds[i].ep);
 	free(p->threads);
 	free(p->objects);
 	free(p->vmas);

@@ -327,6 +327,12 @@ int rst_tree_plan(struct rst_app *a)
 				       p->pid, f->fd, f->same_pid, f->same_fd);
 				return -EBADMSG;
 			}
+			if (!strcmp(first->kind, "epoll")) {
+				pr_err("restore: pid %d fd %d shares an epoll instance with pid %d: "
+				       "appshot cannot restore that yet",
+				       p->pid, f->fd, f->same_pid);
+				return -ENOTSUP;
+			}
 			if (first->shared < 0 && (err = add_slot(a, first)))
 				return err;
 			first->gobj = ob ? ob->global : -1;
@@ -379,6 +385,16 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 		int fd;
 
+		if (!strcmp(f->kind, "eventfd") || !strcmp(f->kind, "timerfd") ||
+		    !strcmp(f->kind, "signalfd")) {
+			fd = rst_anon_create(f, why, sizeof(why));
+			if (fd < 0) {
+				pr_err("restore: %s", why);
+				return -EIO;
+			}
+			a->shared_fd[k] = fd;
+			continue;
+		}
 		if (!strcmp(f->kind, "pipe")) {
 			fd = open_pipe_end(pipe_of(a, f->pipe), f);
 			if (fd < 0)

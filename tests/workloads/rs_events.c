@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Restore workload: an event loop. An epoll instance watches an eventfd
+ * holding a count, a periodic timerfd and a signalfd for a blocked signal
+ * that is pending; a second timerfd is armed an hour ahead with a two-hour
+ * interval; a child shares one more eventfd with main. After the restores
+ * epoll reports the three with their data, the eventfd gives its count,
+ * the periodic timer has fired on, the signal is read from the signalfd,
+ * the long timer has less than an hour left and its interval, and what
+ * the child added to the shared eventfd is there.
+ *
+ * usage: rs_events [cycles]
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+
+#include "wl.h"
+
+static volatile sig_atomic_t go;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go = 1;
+}
+
+int main(int argc, char **argv)
+{
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, efd, shared, tick, lon, sfd, ep, status, n;
+	struct itimerspec every = { { 0, 10000000 }, { 0, 10000000 } };
+	struct itimerspec hour = { { 7200, 0 }, { 3600, 0 } }, left;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct epoll_event ev, got[8];
+	struct signalfd_siginfo si;
+	uint64_t v, seen = 0;
+	sigset_t mask;
+	pid_t child;
+
+	wl_init();
+	WL_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	WL_CHECK((shared = eventfd(1, 0)) >= 0);
+	child = fork();
+	WL_CHECK(child >= 0);
+	if (child == 0) {
+		while (!go)
+			pause();
+		v = 5;
+		_exit(write(shared, &v, 8) == 8 ? 0 : 1);
+	}
+	WL_CHECK((efd = eventfd(3, EFD_NONBLOCK)) >= 0);
+	WL_CHECK((tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK)) >= 0);
+	WL_CHECK(timerfd_settime(tick, 0, &every, NULL) == 0);
+	WL_CHECK((lon = timerfd_create(CLOCK_MONOTONIC, 0)) >= 0);
+	WL_CHECK(timerfd_settime(lon, 0, &hour, NULL) == 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR2);
+	WL_CHECK(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
+	WL_CHECK((sfd = signalfd(-1, &mask, SFD_NONBLOCK)) >= 0);
+	WL_CHECK(raise(SIGUSR2) == 0);
+	WL_CHECK((ep = epoll_create1(EPOLL_CLOEXEC)) >= 0);
+	ev.events = EPOLLIN;
+	ev.data.u64 = 11;
+	WL_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) == 0);
+	ev.data.u64 = 22;
+	WL_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, tick, &ev) == 0);
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.u64 = 33;
+	WL_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) == 0);
+
+	for (int c = 1; c <= cycles; c++)
+		wl_checkpoint("{\"cp\":%d,\"pid\":%d}", c, (int)getpid());
+
+	/* all three are ready: the count, the ticking timer, the pending signal */
+	for (int i = 0; i < 100 && seen != 7; i++) {
+		n = epoll_wait(ep, got, 8, 100);
+		for (int k = 0; k < n; k++) {
+			wl_expect(got[k].data.u64 == 11 || got[k].data.u64 == 22 ||
+					  got[k].data.u64 == 33,
+				  "epoll gave data %llu", (unsigned long long)got[k].data.u64);
+			if (got[k].data.u64 == 22 && read(tick, &v, 8) == 8)
+				seen |= 2; /* it fired on after the restores */
+			else if (got[k].data.u64 == 11)
+				seen |= 1;
+			else if (got[k].data.u64 == 33)
+				seen |= 4;
+		}
+	}
+	wl_expect(seen == 7, "epoll reported %llx of the eventfd, timer and signal (7)",
+		  (unsigned long long)seen);
+	wl_expect(read(efd, &v, 8) == 8 && v == 3, "the eventfd held %llu, not 3",
+		  (unsigned long long)v);
+	wl_expect(read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR2,
+		  "the signalfd did not give the pending SIGUSR2");
+	WL_CHECK(timerfd_gettime(lon, &left) == 0);
+	wl_expect(left.it_value.tv_sec < 3600 && (left.it_value.tv_sec || left.it_value.tv_nsec) &&
+			  left.it_interval.tv_sec == 7200 && !left.it_interval.tv_nsec,
+		  "the long timer has %lld s left and an interval of %lld s",
+		  (long long)left.it_value.tv_sec, (long long)left.it_interval.tv_sec);
+	WL_CHECK(kill(child, SIGUSR1) == 0);
+	WL_CHECK(waitpid(child, &status, 0) == child);
+	wl_expect(WIFEXITED(status) && !WEXITSTATUS(status), "the child ended %#x", status);
+	wl_expect(read(shared, &v, 8) == 8 && v == 6, "the shared eventfd held %llu, not 6",
+		  (unsigned long long)v);
+	return wl_result(cycles + 1);
+}
