@@ -616,6 +616,9 @@ void dump_free(struct dump *d)
 	free(d->files);
 	free(d->seen);
 	free(d->pipes);
+	free(d->socks);
+	d->socks = NULL;
+	d->nsocks = 0;
 	d->pipes = NULL;
 	d->npipes = 0;
 	d->files = NULL;

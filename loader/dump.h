@@ -50,6 +50,18 @@ struct dump_pipe {
 	int saved; /* its contents are in the image */
 };
 
+/* A socket the application holds; for a unix one, what sock_diag says of it. */
+struct dump_sock {
+	uint64_t ino, peer;
+	int unix_;
+	int type, state;
+	char name[108];
+	int namelen;
+	uint32_t rqlen, wqlen, icons;
+	int shutdown;
+	int saved; /* its state and queue are in the image */
+};
+
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
@@ -64,7 +76,18 @@ struct dump {
 	size_t nseen;
 	struct dump_pipe *pipes; /* every pipe of the application's processes */
 	size_t npipes;
+	struct dump_sock *socks; /* every socket of the application's processes */
+	size_t nsocks;
 };
+
+/* dump_sock.c: before any process is dumped, its sockets and what the kernel says of them. */
+int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
+/* The unix socket an fd's /proc link names, or NULL (not a socket, or not unix). */
+struct dump_sock *dump_sock_of(struct dump *d, const char *link);
+/* Is its peer outside the application? */
+int dump_sock_outside(struct dump *d, const struct dump_sock *s);
+/* The fd's socket into fdo ("unix"), its queue into a blob; refusals said. */
+int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo);
 
 /* Before any process is dumped: which pipes the processes hold, and which ends. */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n);

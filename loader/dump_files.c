@@ -282,7 +282,7 @@ static const char *unsupported(const char *link, mode_t mode)
 	if (S_ISFIFO(mode))
 		return strncmp(link, "pipe:", 5) ? "a named FIFO" : "a pipe";
 	if (S_ISSOCK(mode))
-		return "a socket";
+		return "a socket (not a unix one)";
 	if (!strncmp(link, "anon_inode:", 11)) {
 		if (strstr(link, "io_uring"))
 			return "an io_uring instance";
@@ -361,6 +361,7 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		unsigned int flags = 0;
 		const char *why, *kind;
 		struct dump_pipe *pipe;
+		struct dump_sock *sock;
 		long fdflags;
 		int dup;
 		ssize_t len;
@@ -399,7 +400,15 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		}
 		why = unsupported(link, st[i].st_mode);
 		pipe = pipe_ino(link) ? find_pipe(d, pipe_ino(link)) : NULL;
-		if (pipe && pipe->reader && pipe->writer) {
+		sock = dump_sock_of(d, link);
+		if (sock && !(fd <= 2 && dump_sock_outside(d, sock))) {
+			kind = "unix";
+			err = dump_unix_fd(d, pid, fd, sock, o);
+			if (err) {
+				json_object_put(o);
+				break;
+			}
+		} else if (pipe && pipe->reader && pipe->writer) {
 			kind = "pipe";
 			js_u64(o, "pipe", pipe->ino);
 			err = save_pipe(d, pid, fd, pipe, o);

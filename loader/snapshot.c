@@ -332,6 +332,8 @@ int do_snapshot(int argc, char **argv)
 	frozen = 0;
 
 	err = dump_scan_pipes(&d, pids, npids);
+	if (!err)
+		err = dump_scan_socks(&d, pids, npids);
 	if (err)
 		goto undo;
 	progress_start(&d.progress, "snapshot", 0);

@@ -462,6 +462,19 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		       dir);
 		err = -EBADMSG;
 	}
+	for (size_t k = 0; !err && k < a->nshared; k++) {
+		struct rst_unix *u = &a->shared[k]->un;
+		size_t len = 0;
+
+		if (strcmp(a->shared[k]->kind, "unix") || !u->len)
+			continue;
+		u->bytes = image_read_blob(im, u->data, &len);
+		if (!u->bytes || len != u->len) {
+			pr_err("image %s: the bytes queued in socket:[%llu] are missing or damaged",
+			       dir, (unsigned long long)u->ino);
+			err = -EBADMSG;
+		}
+	}
 	for (size_t i = 0; !err && i < a->npipes; i++) {
 		struct rst_pipe *pp = &a->pipes[i];
 		size_t len = 0;

@@ -64,6 +64,20 @@ struct rst_epoll_entry {
 	uint64_t data;
 };
 
+/* A unix socket (on its first fd, the one that carries its state and queue). */
+struct rst_unix {
+	uint64_t ino, peer;
+	int type, listen, shutdown, backlog, passcred, primary;
+	unsigned char name[108]; /* raw: a path, or a 0 then an abstract name */
+	int namelen;
+	uint64_t *queue; /* the lengths of the messages waiting */
+	size_t nqueue;
+	size_t len; /* their bytes, all together */
+	char data[64]; /* the blob record with them */
+	void *bytes;
+	int fd; /* in appshot, while it is made */
+};
+
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
@@ -82,8 +96,9 @@ struct rst_fd {
 	uint64_t sigmask; /* signalfd */
 	struct rst_epoll_entry *ep; /* epoll: what it watches */
 	size_t nep;
+	struct rst_unix un; /* unix */
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external pipe eventfd timerfd signalfd epoll */
+	char kind[16]; /* file dir chr memfd deleted external pipe eventfd timerfd signalfd epoll unix */
 	char path[PATH_MAX];
 };
 
@@ -251,6 +266,11 @@ struct rst_ready {
 	pid_t vpid;
 	char why[512];
 };
+
+/* rst_sock.c: a unix socket's record into f->un; -1 if damaged. */
+int rst_parse_unix(struct json_object *o, struct rst_fd *f);
+/* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
+int rst_socks_make(struct rst_app *a);
 
 /* rst_ipc.c: SysV objects. Read and checked with the image (none: a->ipc stays NULL). */
 struct rst_ipc;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "js.h"
 #include "log.h"
@@ -266,7 +267,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
 	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
 					     "deleted", "external", "pipe",   "eventfd",
-					     "timerfd", "signalfd", "epoll" };
+					     "timerfd", "signalfd", "epoll",   "unix" };
 	struct json_object *a;
 	int known = 0;
 
@@ -308,6 +309,9 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	}
 	if (parse_anon(p, o, f))
 		return -EBADMSG;
+	f->un.fd = -1;
+	if (!strcmp(f->kind, "unix") && rst_parse_unix(o, f))
+		BAD("fd %d: its unix socket is damaged", p->pid, f->fd);
 	f->object = -1;
 	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
 		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))
@@ -488,8 +492,13 @@ void rst_free(struct rst_proc *p)
 		free(p->objects[i].runs);
 	for (size_t i = 0; i < p->nvmas; i++)
 		free(p->vmas[i].runs);
-	for (size_t i = 0; i < p->nfds; i++)
+	for (size_t i = 0; i < p->nfds; i++) {
 		free(p->fds[i].ep);
+		free(p->fds[i].un.queue);
+		free(p->fds[i].un.bytes);
+		if (p->fds[i].un.fd >= 0)
+			close(p->fds[i].un.fd);
+	}
 	free(p->threads);
 	free(p->objects);
 	free(p->vmas);

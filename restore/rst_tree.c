@@ -132,6 +132,12 @@ static int plan_pipes(struct rst_app *a)
 			struct rst_pipe *pp = NULL;
 			int err;
 
+			if (!strcmp(f->kind, "unix")) {
+				if (f->dup_of < 0 && f->same_pid < 0 &&
+				    (!f->un.primary || (err = add_slot(a, f))))
+					return err ?: -EBADMSG;
+				continue;
+			}
 			if (strcmp(f->kind, "pipe"))
 				continue;
 			for (size_t j = 0; j < a->npipes && !pp; j++)
@@ -360,7 +366,7 @@ static int highest_fd(void)
 int rst_tree_open(struct rst_app *a, int pages_fd)
 {
 	char why[512];
-	int top;
+	int top, err;
 
 	a->gobj_fd = calloc(a->ngobjs + 1, sizeof(*a->gobj_fd));
 	if (!a->gobj_fd)
@@ -380,10 +386,19 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		return -ENOMEM;
 	for (size_t k = 0; k < a->nshared; k++)
 		a->shared_fd[k] = -1;
+	err = rst_socks_make(a);
+	if (err)
+		return err;
 	for (size_t k = 0; k < a->nshared; k++) {
-		const struct rst_fd *f = a->shared[k];
+		struct rst_fd *f = a->shared[k];
 		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 		int fd;
+
+		if (!strcmp(f->kind, "unix")) {
+			a->shared_fd[k] = f->un.fd;
+			f->un.fd = -1;
+			continue;
+		}
 
 		if (!strcmp(f->kind, "eventfd") || !strcmp(f->kind, "timerfd") ||
 		    !strcmp(f->kind, "signalfd")) {

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unix sockets of the application: type, state, name, peer, shutdown,
+ * SO_PASSCRED and the bytes queued to be read, so that pairs, listeners
+ * and their accepted connections can be made again between its processes.
+ *
+ * What the kernel says of every unix socket comes from sock_diag (one
+ * dump); the queue is read through a copy of the socket (pidfd_getfd) with
+ * MSG_PEEK from offset 0 (SO_PEEK_OFF, put back after), so nothing is
+ * taken from it. Refused, named: a socket whose peer is outside the
+ * application (but on stdio, given again at restore), a listener with
+ * connections not yet accepted, file descriptors in flight.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+
+#include "dump.h"
+#include "js.h"
+#include "log.h"
+#include "proc.h"
+
+#define TCP_ESTABLISHED 1
+#define TCP_LISTEN 10
+
+static struct dump_sock *find_sock(struct dump *d, uint64_t ino)
+{
+	for (size_t i = 0; i < d->nsocks; i++)
+		if (d->socks[i].ino == ino)
+			return &d->socks[i];
+	return NULL;
+}
+
+/* The inode of a socket from its /proc link, or 0. */
+static uint64_t sock_ino(const char *link)
+{
+	return strncmp(link, "socket:[", 8) ? 0 : strtoull(link + 8, NULL, 10);
+}
+
+static void diag_attrs(struct dump_sock *s, struct nlmsghdr *h)
+{
+	struct unix_diag_msg *m = NLMSG_DATA(h);
+	struct rtattr *a = (struct rtattr *)(m + 1);
+	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		void *v = RTA_DATA(a);
+		size_t n = RTA_PAYLOAD(a);
+
+		switch (a->rta_type) {
+		case UNIX_DIAG_NAME:
+			s->namelen = n < sizeof(s->name) ? n : sizeof(s->name);
+			memcpy(s->name, v, s->namelen);
+			break;
+		case UNIX_DIAG_PEER:
+			s->peer = *(uint32_t *)v;
+			break;
+		case UNIX_DIAG_ICONS:
+			s->icons = n / sizeof(uint32_t);
+			break;
+		case UNIX_DIAG_RQLEN:
+			s->rqlen = ((struct unix_diag_rqlen *)v)->udiag_rqueue;
+			s->wqlen = ((struct unix_diag_rqlen *)v)->udiag_wqueue;
+			break;
+		case UNIX_DIAG_SHUTDOWN:
+			s->shutdown = *(uint8_t *)v;
+			break;
+		}
+	}
+}
+
+/* What sock_diag says of the application's unix sockets (the others are skipped). */
+static int diag_unix(struct dump *d)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = AF_UNIX,
+		       .udiag_states = ~0u,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
+				     UDIAG_SHOW_RQLEN },
+	};
+	static char buf[65536];
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), err = 0;
+
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) != sizeof(req)) {
+		err = -errno;
+		goto out;
+	}
+	for (int done = 0; !done;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			struct dump_sock *s;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error ?: -EIO;
+				done = 1;
+				break;
+			}
+			s = find_sock(d, m->udiag_ino);
+			if (!s)
+				continue;
+			s->unix_ = 1;
+			s->type = m->udiag_type;
+			s->state = m->udiag_state;
+			diag_attrs(s, h);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n)
+{
+	char path[64], link[64];
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		int *fds = NULL;
+		size_t nfds = 0;
+
+		err = proc_fds(pids[i], &fds, &nfds);
+		for (size_t k = 0; k < nfds && !err; k++) {
+			struct dump_sock *s;
+			ssize_t len;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pids[i], fds[k]);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len <= 0)
+				continue;
+			link[len] = 0;
+			if (!sock_ino(link) || find_sock(d, sock_ino(link)))
+				continue;
+			s = realloc(d->socks, (d->nsocks + 1) * sizeof(*s));
+			if (!s) {
+				err = -ENOMEM;
+				break;
+			}
+			d->socks = s;
+			d->socks[d->nsocks++] = (struct dump_sock){ .ino = sock_ino(link) };
+		}
+		free(fds);
+	}
+	if (!err && d->nsocks)
+		err = diag_unix(d);
+	if (err)
+		pr_err("cannot list the sockets of the application: %s", strerror(-err));
+	return err;
+}
+
+struct dump_sock *dump_sock_of(struct dump *d, const char *link)
+{
+	struct dump_sock *s = sock_ino(link) ? find_sock(d, sock_ino(link)) : NULL;
+
+	return s && s->unix_ ? s : NULL;
+}
+
+int dump_sock_outside(struct dump *d, const struct dump_sock *s)
+{
+	return s->peer && !find_sock(d, s->peer);
+}
+
+static void hex(char *out, const unsigned char *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+	out[2 * n] = 0;
+}
+
+/*
+ * The bytes waiting in the socket, message by message, peeked at from
+ * offset 0 through our copy of it; fds in flight refuse it.
+ */
+static int peek_queue(struct dump *d, int sk, struct dump_sock *s, struct json_object *o)
+{
+	static char data[1 << 20];
+	char ctl[CMSG_SPACE(sizeof(int) * 64)], name[64];
+	struct json_object *lens = json_object_new_array();
+	int zero = 0, old = -1, err = 0;
+	socklen_t ol = sizeof(old);
+	size_t used = 0;
+
+	json_object_object_add(o, "queue", lens);
+	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &ol);
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return -errno;
+	for (;;) {
+		struct iovec iov = { data + used, sizeof(data) - used };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				err = -errno;
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(c);
+
+				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+					close(fds[i]);
+				err = -ENOTSUP;
+			}
+		if (err || n == 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+			if (!err && n)
+				err = -E2BIG;
+			break;
+		}
+		json_object_array_add(lens, json_object_new_uint64(n));
+		used += n;
+	}
+	setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old));
+	if (err == -ENOTSUP)
+		return err;
+	if (err) {
+		pr_err("cannot read the queue of socket:[%llu]: %s", (unsigned long long)s->ino,
+		       strerror(-err));
+		return err;
+	}
+	if (used) {
+		snprintf(name, sizeof(name), "sock-%llu", (unsigned long long)s->ino);
+		err = image_write_blob(&d->w, name, data, used);
+		js_str(o, "data", name);
+	}
+	return err;
+}
+
+int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo)
+{
+	struct json_object *o;
+	char name[2 * sizeof(s->name) + 1];
+	int pidfd, sk, passcred = 0, err;
+	socklen_t l = sizeof(passcred);
+
+	if (dump_sock_outside(d, s)) {
+		pr_err("pid %d fd %d is a unix socket connected to one outside the application: "
+		       "appshot cannot save it yet", d->vpid, fd);
+		return -ENOTSUP;
+	}
+	if (s->state == TCP_LISTEN && (s->icons || s->rqlen)) {
+		pr_err("pid %d fd %d is a listening unix socket with %u connections not yet "
+		       "accepted: appshot cannot save them yet", d->vpid, fd,
+		       s->icons ? s->icons : s->rqlen);
+		return -ENOTSUP;
+	}
+	o = json_object_new_object();
+	json_object_object_add(fdo, "unix", o);
+	js_u64(o, "ino", s->ino);
+	js_i64(o, "type", s->type);
+	js_str(o, "state", s->state == TCP_LISTEN ? "listen" :
+			   s->peer			? "connected" :
+							  "unconnected");
+	hex(name, (unsigned char *)s->name, s->namelen);
+	js_str(o, "name", name);
+	js_u64(o, "peer", s->peer);
+	js_i64(o, "shutdown", s->shutdown);
+	js_i64(o, "backlog", s->state == TCP_LISTEN ? (int)s->wqlen : 0);
+	if (s->saved)
+		return 0; /* its state is with its first fd */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	sk = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (sk < 0) {
+		err = -errno;
+		pr_err("cannot look at pid %d's socket fd %d: %s", d->vpid, fd, strerror(errno));
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
+	}
+	getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &passcred, &l);
+	js_bool(o, "passcred", passcred);
+	err = s->state == TCP_LISTEN ? 0 : peek_queue(d, sk, s, o);
+	if (err == -ENOTSUP)
+		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
+		       "cannot save them yet", d->vpid, fd);
+	if (!err && s->type == SOCK_DGRAM && !s->peer &&
+	    json_object_array_length(jg_arr(o, "queue"))) {
+		pr_err("pid %d fd %d is a unix datagram socket holding datagrams from any sender: "
+		       "appshot cannot save whom they came from yet", d->vpid, fd);
+		err = -ENOTSUP;
+	}
+	close(sk);
+	close(pidfd);
+	s->saved = 1;
+	return err;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The application's unix sockets, made again by appshot before any of its
+ * processes (each then takes its own among the global fds):
+ *
+ *   listeners: bound to their name (a socket file left at the path by the
+ *     application's end, which no one answers at, is removed first), listening;
+ *   unconnected: bound if they were;
+ *   a connection through a listener of the application: the client
+ *     connects to it and the accepted socket is the server's end, named as
+ *     the listener;
+ *   pairs without names: socketpair;
+ *   datagram sockets connected to a named one: connected to it.
+ *
+ * Then every queue is filled again, sent by the socket's peer, message by
+ * message; shutdowns and SO_PASSCRED last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "js.h"
+#include "log.h"
+#include "rst.h"
+
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
+
+static int unhex(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int b;
+
+		if (sscanf(s + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = b;
+	}
+	return n / 2;
+}
+
+int rst_parse_unix(struct json_object *o, struct rst_fd *f)
+{
+	struct json_object *u = jg_obj(o, "unix"), *q;
+	char name[2 * sizeof(f->un.name) + 1], state[16];
+	uint64_t total = 0;
+
+	if (!u || jg_u64(u, "ino", &f->un.ino) || jg_int(u, "type", &f->un.type) ||
+	    jg_str(u, "state", state, sizeof(state)) || jg_str(u, "name", name, sizeof(name)) ||
+	    jg_u64(u, "peer", &f->un.peer) || jg_int(u, "shutdown", &f->un.shutdown) ||
+	    jg_int(u, "backlog", &f->un.backlog))
+		return -1;
+	if (f->un.type != SOCK_STREAM && f->un.type != SOCK_DGRAM && f->un.type != SOCK_SEQPACKET)
+		return -1;
+	f->un.listen = !strcmp(state, "listen");
+	f->un.namelen = unhex(name, f->un.name, sizeof(f->un.name));
+	if (f->un.namelen < 0)
+		return -1;
+	if (f->un.namelen && f->un.name[0] != 0 && f->un.name[0] != '/')
+		return -1; /* a relative path: relative to what, now? */
+	if (!json_object_object_get_ex(u, "passcred", NULL))
+		return 0; /* its state is with the first fd of it */
+	f->un.primary = 1;
+	if (jg_bool(u, "passcred", &f->un.passcred))
+		return -1;
+	q = jg_arr(u, "queue"); /* a listener has none */
+	f->un.nqueue = q ? json_object_array_length(q) : 0;
+	f->un.queue = calloc(f->un.nqueue + 1, sizeof(*f->un.queue));
+	if (!f->un.queue)
+		return -1;
+	for (size_t i = 0; i < f->un.nqueue; i++) {
+		f->un.queue[i] = json_object_get_uint64(json_object_array_get_idx(q, i));
+		total += f->un.queue[i];
+	}
+	f->un.len = total;
+	if (total && jg_str(u, "data", f->un.data, sizeof(f->un.data)))
+		return -1;
+	return 0;
+}
+
+/* The first fd of every unix socket of the application: its state. */
+static struct rst_fd *sock_by_ino(struct rst_fd **socks, size_t n, uint64_t ino)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i]->un.ino == ino)
+			return socks[i];
+	return NULL;
+}
+
+static socklen_t addr_of(const struct rst_fd *f, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, f->un.name, f->un.namelen);
+	return offsetof(struct sockaddr_un, sun_path) + f->un.namelen;
+}
+
+/* Does a live socket answer at this path (another instance's)? Then it stays. */
+static int in_use(const struct sockaddr_un *a, socklen_t len, int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), used;
+
+	if (fd < 0)
+		return 1;
+	used = connect(fd, (const struct sockaddr *)a, len) == 0 || errno != ECONNREFUSED;
+	close(fd);
+	return used;
+}
+
+/* Bind to its name; a socket file the application's old socket left there goes first. */
+static int bind_name(struct rst_fd *f)
+{
+	struct sockaddr_un a;
+	socklen_t len = addr_of(f, &a);
+	struct stat st;
+
+	if (a.sun_path[0] && lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    !in_use(&a, len, f->un.type))
+		unlink(a.sun_path);
+	if (bind(f->un.fd, (struct sockaddr *)&a, len)) {
+		pr_perror("restore: cannot bind a unix socket to %s%.*s", a.sun_path[0] ? "" : "@",
+			  f->un.namelen - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
+		return -errno;
+	}
+	return 0;
+}
+
+static struct rst_fd *listener_named(struct rst_fd **socks, size_t n, const struct rst_fd *f)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i]->un.listen && socks[i]->un.namelen == f->un.namelen &&
+		    !memcmp(socks[i]->un.name, f->un.name, f->un.namelen))
+			return socks[i];
+	return NULL;
+}
+
+/* Which end of a connection was accepted from a listener of the application (named as it). */
+static int accepted(struct rst_fd **socks, size_t n, const struct rst_fd *f)
+{
+	return !f->un.listen && f->un.peer && f->un.namelen && listener_named(socks, n, f);
+}
+
+static int make_all(struct rst_fd **socks, size_t n)
+{
+	int err = 0;
+
+	/* named ones first (not the accepted ends): listeners listen */
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
+		int pair[2];
+
+		if (f->un.fd >= 0 || accepted(socks, n, f))
+			continue;
+		if (p && !f->un.namelen && !p->un.namelen && p->un.peer == f->un.ino &&
+		    p->un.fd < 0) {
+			if (socketpair(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0, pair)) {
+				pr_perror("restore: cannot make a unix socket pair");
+				return -errno;
+			}
+			f->un.fd = pair[0];
+			p->un.fd = pair[1];
+			continue;
+		}
+		f->un.fd = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
+		if (f->un.fd < 0) {
+			pr_perror("restore: cannot make a unix socket");
+			return -errno;
+		}
+		if (f->un.namelen)
+			err = bind_name(f);
+		if (!err && f->un.listen && listen(f->un.fd, f->un.backlog)) {
+			pr_perror("restore: cannot listen on a unix socket");
+			err = -errno;
+		}
+	}
+	/* then connections: through a listener (and accepted), or to a named socket */
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer), *l;
+		struct sockaddr_un a;
+		socklen_t len;
+
+		if (!p || f->un.listen || accepted(socks, n, f) || (p->un.peer == f->un.ino &&
+								    !p->un.namelen && !f->un.namelen))
+			continue;
+		if (!p->un.namelen) {
+			pr_err("restore: a unix socket is connected to one without a name that is "
+			       "not connected back: appshot cannot make that again");
+			return -ENOTSUP;
+		}
+		len = addr_of(p, &a);
+		if (connect(f->un.fd, (struct sockaddr *)&a, len)) {
+			pr_perror("restore: cannot connect a unix socket to %s", a.sun_path);
+			return -errno;
+		}
+		if (!accepted(socks, n, p))
+			continue;
+		l = listener_named(socks, n, p);
+		p->un.fd = accept4(l->un.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (p->un.fd < 0) {
+			pr_perror("restore: cannot accept a connection again");
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (socks[i]->un.fd < 0) {
+			pr_err("restore: a unix socket accepted from a listener that is gone: appshot "
+			       "cannot make it again");
+			return -ENOTSUP;
+		}
+	return err;
+}
+
+/* The bytes a socket held, sent to it again by its peer. */
+static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
+{
+	struct rst_fd *p = sock_by_ino(socks, n, f->un.peer);
+	size_t off = 0;
+
+	if (!f->un.len)
+		return 0;
+	if (!p) {
+		pr_err("restore: a unix socket holds bytes but has no peer to send them");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < f->un.nqueue; i++) {
+		size_t len = f->un.type == SOCK_STREAM ? f->un.len : f->un.queue[i];
+
+		if (send(p->un.fd, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		    (ssize_t)len) {
+			pr_perror("restore: cannot put %zu bytes back into a unix socket", len);
+			return -EIO;
+		}
+		off += len;
+		if (f->un.type == SOCK_STREAM)
+			break; /* a stream has no messages: all at once */
+	}
+	return 0;
+}
+
+int rst_socks_make(struct rst_app *a)
+{
+	struct rst_fd **socks = NULL;
+	size_t n = 0;
+	int err = 0, one = 1;
+
+	for (size_t k = 0; k < a->nshared; k++)
+		if (!strcmp(a->shared[k]->kind, "unix")) {
+			struct rst_fd **m = realloc(socks, (n + 1) * sizeof(*m));
+
+			if (!m) {
+				free(socks);
+				return -ENOMEM;
+			}
+			socks = m;
+			socks[n++] = a->shared[k];
+			a->shared[k]->un.fd = -1;
+		}
+	err = make_all(socks, n);
+	for (size_t i = 0; i < n && !err; i++)
+		err = fill_queue(socks, n, socks[i]);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
+
+		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(f->un.fd, SHUT_WR))
+			err = -errno;
+		if (!err && (f->un.shutdown & RCV_SHUTDOWN) &&
+		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(f->un.fd, SHUT_RD))
+			err = -errno;
+		if (!err && f->un.passcred &&
+		    setsockopt(f->un.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
+			err = -errno;
+		if (err)
+			pr_perror("restore: cannot give a unix socket its shutdown or options");
+	}
+	free(socks);
+	return err;
+}
