@@ -22,7 +22,8 @@ TAG=bench-$$
 TMP=$(mktemp -d /tmp/appshot-bench.XXXXXX)
 
 cleanup() {
-	for a in "$TAG-other" "$TAG-burst" "$TAG-keep" "$TAG-mem-"{small,4threads,64MiB,256MiB,1GiB}; do
+	for a in "$TAG-other" "$TAG-burst" "$TAG-keep" "$TAG-chain" "$TAG-chain-2" \
+		"$TAG-mem-"{small,4threads,64MiB,256MiB,1GiB}; do
 		"$B/appshot-trace" detach --aid "$a" --kill >/dev/null 2>&1 || true
 	done
 	rm -rf "$TMP"
@@ -152,9 +153,50 @@ cycle "small, 4 threads" 3 4
 cycle "64 MiB" 64 1
 cycle "256 MiB" 256 1
 cycle "1 GiB" 1024 1
-"$B/appshot-trace" detach --aid "$TAG-keep" --kill >/dev/null
+
 echo "  memcpy, readv, fault, disk: the same memory at this machine's rates measured in this"
 echo "  run: memcpy, process_vm_readv, faulting fresh pages in (MADV_POPULATE_WRITE, which a"
 echo "  restore must do) and writing to disk with fsync (which a synced snapshot must do)."
 printf '  fork+exec+exit of /bin/true: %s us, the floor for starting any process\n' "$(rate fork_exec_exit_us)"
 echo "  targets: small restore under 4 ms; 1 GiB snapshot and restore each under 300 ms"
+
+echo
+echo "== a chain: 8 processes sharing a 64 MiB SysV segment, a semaphore set and a ring of pipes"
+# ms of a snapshot or restore, median of 3; memory of two instances of one image at once
+chain=$TAG-chain
+cs=() cr=()
+for round in 1 2 3; do
+	rm -rf "$TMP/chain"
+	"$B/appshot" run -d --aid "$chain" -- "$L/bench_chain" 8 64 >"$TMP/chain.out" 2>/dev/null </dev/null
+	for _ in $(seq 1200); do grep -q ready "$TMP/chain.out" && break; sleep 0.05; done
+	"$B/appshot" --json snapshot "$chain" --no-sync -D "$TMP/chain" >"$TMP/snap.json"
+	cs+=($(sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$TMP/snap.json"))
+	"$B/appshot" --json restore -d -D "$TMP/chain" >"$TMP/rst.json" </dev/null
+	cr+=($(sed -n 's/.*"us":\([0-9]*\).*/\1/p' "$TMP/rst.json"))
+	if [ "$round" = 3 ]; then
+		# a second instance beside the first: what both use, by proportional set size
+		"$B/appshot" --json restore -d -D "$TMP/chain" --aid "$chain-2" >/dev/null </dev/null
+		pss=0 shm=0
+		for a in "$chain" "$chain-2"; do
+			p=
+			for p in $(cat "/sys/fs/cgroup/unified/appshot/$a/cgroup.procs" \
+				       "/sys/fs/cgroup/appshot/$a/cgroup.procs" 2>/dev/null); do
+				k=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+				pss=$((pss + ${k:-0}))
+			done
+			# the segments' resident bytes, in the instance's own IPC namespace
+			k=$(nsenter --ipc --target "$p" awk 'NR > 1 { s += $15 } END { print s + 0 }' \
+				/proc/sysvipc/shm 2>/dev/null)
+			shm=$((shm + ${k:-0}))
+		done
+		"$B/appshot-trace" detach --aid "$chain-2" --kill >/dev/null
+	fi
+	"$B/appshot-trace" detach --aid "$chain" --kill >/dev/null
+done
+med() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+awk -v s="$(med "${cs[@]}")" -v r="$(med "${cr[@]}")" -v pss="$pss" -v shm="$shm" 'BEGIN {
+	printf "  snapshot (--no-sync) %7.1f ms, %5.1f ms per process\n", s / 1e3, s / 8e3
+	printf "  restore              %7.1f ms, %5.1f ms per process\n", r / 1e3, r / 8e3
+	printf "  two instances at once: %.1f MiB in their processes (proportional set size)\n", pss / 1024
+	printf "  and %.1f MiB in their SysV segments (each instance has its own)\n", shm / 1048576 }'
+"$B/appshot-trace" detach --aid "$TAG-keep" --kill >/dev/null
