@@ -17,12 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 
 #include "dump.h"
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
 #include "js.h"
 #include "log.h"
 #include "proc.h"
@@ -362,6 +367,7 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 		const char *why, *kind;
 		struct dump_pipe *pipe;
 		struct dump_sock *sock;
+		struct statfs sfs;
 		long fdflags;
 		int dup;
 		ssize_t len;
@@ -399,6 +405,8 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 			}
 		}
 		why = unsupported(link, st[i].st_mode);
+		if (!why && statfs(path, &sfs) == 0 && sfs.f_type == MQUEUE_MAGIC)
+			why = "a POSIX message queue";
 		pipe = pipe_ino(link) ? find_pipe(d, pipe_ino(link)) : NULL;
 		sock = dump_sock_of(d, link);
 		if (sock && !(fd <= 2 && dump_sock_outside(d, sock))) {

@@ -626,6 +626,7 @@ out:
 			while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 				;
 		}
+		rst_socks_unbind(&a);
 		app_unregister(&reg, &tr, &rec);
 		app_tracer_release(&tr);
 		pr_info("restore from %s failed: nothing of it is left", o.dir);

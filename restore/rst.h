@@ -76,6 +76,7 @@ struct rst_unix {
 	char data[64]; /* the blob record with them */
 	void *bytes;
 	int fd; /* in appshot, while it is made */
+	int bound; /* the restore bound it to a path: gone again if the restore fails */
 };
 
 struct rst_fd {
@@ -271,6 +272,8 @@ struct rst_ready {
 int rst_parse_unix(struct json_object *o, struct rst_fd *f);
 /* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
 int rst_socks_make(struct rst_app *a);
+/* After a failed restore: the socket files it made are removed. */
+void rst_socks_unbind(struct rst_app *a);
 
 /* rst_ipc.c: SysV objects. Read and checked with the image (none: a->ipc stays NULL). */
 struct rst_ipc;

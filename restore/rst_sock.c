@@ -132,7 +132,22 @@ static int bind_name(struct rst_fd *f)
 			  f->un.namelen - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
 		return -errno;
 	}
+	f->un.bound = a.sun_path[0] != 0;
 	return 0;
+}
+
+void rst_socks_unbind(struct rst_app *a)
+{
+	for (size_t k = 0; k < a->nshared; k++) {
+		struct rst_fd *f = a->shared[k];
+		char path[sizeof(f->un.name) + 1] = "";
+
+		if (strcmp(f->kind, "unix") || !f->un.bound)
+			continue;
+		memcpy(path, f->un.name, f->un.namelen);
+		unlink(path);
+		f->un.bound = 0;
+	}
 }
 
 static struct rst_fd *listener_named(struct rst_fd **socks, size_t n, const struct rst_fd *f)

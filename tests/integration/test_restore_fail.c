@@ -154,6 +154,12 @@ static void test_tree_outside_pipe_refused(void **state)
 	tree_refused(*state, "outside", "fd 20 is a pipe");
 }
 
+static void test_tree_mqueue_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	tree_refused(*state, "mqueue", "a POSIX message queue");
+}
+
 static void test_bad_images(void **state)
 {
 	struct wl *w = *state;
@@ -264,6 +270,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,

@@ -20,11 +20,13 @@
  * killed by SIGTERM) unreaped meanwhile; with "daemon" a daemon that
  * double-forked (setsid in the middle one, which left) runs in a session
  * whose leader is gone, its parent init; with "outside" a pipe to the
- * harness at fd 20 must make the snapshot fail and leave all as it was.
+ * harness at fd 20, or with "mqueue" a POSIX message queue, must make the
+ * snapshot fail and leave all as it was.
  *
- * usage: rs_tree [cycles [zombie|daemon|outside]]
+ * usage: rs_tree [cycles [zombie|daemon|outside|mqueue]]
  */
 #include <fcntl.h>
+#include <mqueue.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -179,6 +181,8 @@ int main(int argc, char **argv)
 	const char *mode = argc > 2 ? argv[2] : "";
 	struct self s;
 	pid_t a, b, z = -1, z2 = -1;
+	char mqname[64];
+	mqd_t mq = -1;
 	siginfo_t si;
 
 	wl_init();
@@ -277,6 +281,9 @@ int main(int argc, char **argv)
 		WL_CHECK(dpage->pid);
 	} else if (!strcmp(mode, "outside")) {
 		WL_CHECK(dup2(0, 20) == 20);
+	} else if (!strcmp(mode, "mqueue")) {
+		snprintf(mqname, sizeof(mqname), "/appshot-rs-tree-%d", (int)getpid());
+		WL_CHECK((mq = mq_open(mqname, O_CREAT | O_RDWR, 0600, NULL)) >= 0);
 	}
 
 	for (int c = 1; c <= cycles; c++)
@@ -301,6 +308,10 @@ int main(int argc, char **argv)
 			  dpage->failures);
 	}
 	close(20);
+	if (mq >= 0) {
+		mq_close(mq);
+		mq_unlink(mqname);
+	}
 
 	/* the end: a writes through the shared file once more, after every restore */
 	WL_CHECK(kill(a, SIGUSR1) == 0);
