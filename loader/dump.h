@@ -48,6 +48,7 @@ struct dump_pipe {
 	uint64_t ino;
 	int reader, writer;
 	int saved; /* its contents are in the image */
+	int fifo; /* a named FIFO (its inode is on a filesystem, not pipefs) */
 };
 
 /* A socket the application holds; for a unix one, what sock_diag says of it. */

@@ -69,9 +69,28 @@ static int is_tty(dev_t rdev)
 static struct dump_pipe *find_pipe(struct dump *d, uint64_t ino)
 {
 	for (size_t i = 0; i < d->npipes; i++)
-		if (d->pipes[i].ino == ino)
+		if (d->pipes[i].ino == ino && !d->pipes[i].fifo)
 			return &d->pipes[i];
 	return NULL;
+}
+
+/* A named FIFO's entry among the pipes (FIFOs are kept apart by a flag). */
+static int fifo_of(struct dump *d, uint64_t ino, struct dump_pipe **out)
+{
+	struct dump_pipe *p;
+
+	for (size_t i = 0; i < d->npipes; i++)
+		if (d->pipes[i].ino == ino && d->pipes[i].fifo) {
+			*out = &d->pipes[i];
+			return 0;
+		}
+	p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	d->pipes = p;
+	*out = &d->pipes[d->npipes++];
+	**out = (struct dump_pipe){ .ino = ino, .fifo = 1 };
+	return 0;
 }
 
 /* The inode of an anonymous pipe from its /proc link, or 0. */
@@ -285,7 +304,7 @@ static const char *anon_state(struct remote_pid_fd id, const char *link, struct 
 static const char *unsupported(const char *link, mode_t mode)
 {
 	if (S_ISFIFO(mode))
-		return strncmp(link, "pipe:", 5) ? "a named FIFO" : "a pipe";
+		return "a pipe";
 	if (S_ISSOCK(mode))
 		return "a socket (not a unix one)";
 	if (!strncmp(link, "anon_inode:", 11)) {
@@ -420,6 +439,15 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 			kind = "pipe";
 			js_u64(o, "pipe", pipe->ino);
 			err = save_pipe(d, pid, fd, pipe, o);
+			if (err) {
+				json_object_put(o);
+				break;
+			}
+		} else if (fd > 2 && S_ISFIFO(st[i].st_mode) && !pipe_ino(link)) {
+			/* a named FIFO: reopened by its path, with the bytes in it */
+			kind = "fifo";
+			js_u64(o, "pipe", st[i].st_ino);
+			err = fifo_of(d, st[i].st_ino, &pipe) ?: save_pipe(d, pid, fd, pipe, o);
 			if (err) {
 				json_object_put(o);
 				break;

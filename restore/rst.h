@@ -190,6 +190,7 @@ struct rst_proc {
 /* A pipe of the application, made by appshot with the bytes it held. */
 struct rst_pipe {
 	uint64_t ino;
+	const char *fifo; /* a named FIFO: its path (then ino is its inode there) */
 	int size;
 	char data_name[64];
 	void *data;

@@ -267,7 +267,8 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
 	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
 					     "deleted", "external", "pipe",   "eventfd",
-					     "timerfd", "signalfd", "epoll",   "unix" };
+					     "timerfd", "signalfd", "epoll",   "unix",
+					     "fifo" };
 	struct json_object *a;
 	int known = 0;
 
@@ -296,7 +297,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
 	}
 	f->pipe_bytes = -1;
-	if (!strcmp(f->kind, "pipe")) {
+	if (!strcmp(f->kind, "pipe") || !strcmp(f->kind, "fifo")) {
 		if (jg_u64(o, "pipe", &f->pipe) || jg_int(o, "pipe_size", &f->pipe_size) ||
 		    f->pipe_size < 4096 || f->pipe_size > (1 << 30))
 			BAD("fd %d: its pipe's record is damaged", p->pid, f->fd);

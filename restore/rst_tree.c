@@ -117,6 +117,18 @@ static int add_slot(struct rst_app *a, struct rst_fd *f)
 	return 0;
 }
 
+/* The pipe (or named FIFO) an fd is of, or NULL. */
+static struct rst_pipe *pipe_of(const struct rst_app *a, const struct rst_fd *f)
+{
+	int fifo = !strcmp(f->kind, "fifo");
+
+	for (size_t i = 0; i < a->npipes; i++)
+		if (a->pipes[i].ino == f->pipe && !a->pipes[i].fifo == !fifo &&
+		    (!fifo || !strcmp(a->pipes[i].fifo, f->path)))
+			return &a->pipes[i];
+	return NULL;
+}
+
 /*
  * Every pipe once, with its size and bytes; every open file of a pipe is
  * made by appshot (the pipe's two ends come from one pipe2), so each has a
@@ -138,11 +150,9 @@ static int plan_pipes(struct rst_app *a)
 					return err ?: -EBADMSG;
 				continue;
 			}
-			if (strcmp(f->kind, "pipe"))
+			if (strcmp(f->kind, "pipe") && strcmp(f->kind, "fifo"))
 				continue;
-			for (size_t j = 0; j < a->npipes && !pp; j++)
-				if (a->pipes[j].ino == f->pipe)
-					pp = &a->pipes[j];
+			pp = pipe_of(a, f);
 			if (!pp) {
 				pp = realloc(a->pipes, (a->npipes + 1) * sizeof(*pp));
 				if (!pp)
@@ -150,6 +160,8 @@ static int plan_pipes(struct rst_app *a)
 				a->pipes = pp;
 				pp = &a->pipes[a->npipes++];
 				*pp = (struct rst_pipe){ .ino = f->pipe, .rd = -1, .wr = -1 };
+				if (!strcmp(f->kind, "fifo"))
+					pp->fifo = f->path;
 			}
 			if (f->pipe_size > pp->size)
 				pp->size = f->pipe_size;
@@ -205,20 +217,22 @@ static int plan_objects(struct rst_app *a)
 	return 0;
 }
 
-static struct rst_pipe *pipe_of(const struct rst_app *a, uint64_t ino)
-{
-	for (size_t i = 0; i < a->npipes; i++)
-		if (a->pipes[i].ino == ino)
-			return &a->pipes[i];
-	return NULL;
-}
-
 /* A pipe made again, its bytes in it. */
 static int make_pipe(struct rst_pipe *pp)
 {
 	int fds[2];
 
-	if (pipe2(fds, O_CLOEXEC)) {
+	if (pp->fifo) {
+		/* a reader first, so that the writer's open does not wait */
+		fds[0] = open(pp->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		fds[1] = fds[0] < 0 ? -1 : open(pp->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fds[1] < 0) {
+			pr_perror("restore: cannot open the FIFO %s", pp->fifo);
+			if (fds[0] >= 0)
+				close(fds[0]);
+			return -errno;
+		}
+	} else if (pipe2(fds, O_CLOEXEC)) {
 		pr_perror("restore: cannot make a pipe");
 		return -errno;
 	}
@@ -410,8 +424,8 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 			a->shared_fd[k] = fd;
 			continue;
 		}
-		if (!strcmp(f->kind, "pipe")) {
-			fd = open_pipe_end(pipe_of(a, f->pipe), f);
+		if (!strcmp(f->kind, "pipe") || !strcmp(f->kind, "fifo")) {
+			fd = open_pipe_end(pipe_of(a, f), f);
 			if (fd < 0)
 				return -EIO;
 			a->shared_fd[k] = fd;

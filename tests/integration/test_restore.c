@@ -115,13 +115,13 @@ static void test_tree_three_cycles(void **state)
 static void test_tree_zombies(void **state)
 {
 	TESTLIB_REQUIRE();
-	cycle_checked(*state, NULL, 2, "rs_tree", "zombie", 1);
+	cycle_checked(*state, NULL, 3, "rs_tree", "zombie", 1);
 }
 
 static void test_tree_daemon(void **state)
 {
 	TESTLIB_REQUIRE();
-	cycle_checked(*state, NULL, 2, "rs_tree", "daemon", 1);
+	cycle_checked(*state, NULL, 3, "rs_tree", "daemon", 1);
 }
 
 static void test_tree_share_ns(void **state)

@@ -8,12 +8,15 @@
  * cycles and all the rest at the end, checking that no word is lost,
  * doubled or out of order, and that the producer ends well. A second pipe,
  * both ends in main, holds a message and a non-blocking read end: after
- * the restores the message is there once and then the pipe is empty.
+ * the restores the message is there once and then the pipe is empty. A
+ * named FIFO, both ends open in main (and inherited by the producer),
+ * holds bytes too and carries new ones after.
  *
  * usage: rs_pipes [cycles]
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -92,11 +95,17 @@ static int consume(int fd, uint64_t max)
 
 int main(int argc, char **argv)
 {
-	int cycles = argc > 1 ? atoi(argv[1]) : 1, p[2], q[2], status;
-	char buf[64] = "";
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, p[2], q[2], status, frd, fwr;
+	char buf[64] = "", fifo[4200];
 	pid_t producer;
 
 	wl_init();
+	WL_CHECK(getenv("WL_DIR"));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", getenv("WL_DIR"));
+	WL_CHECK(mkfifo(fifo, 0600) == 0);
+	WL_CHECK((frd = open(fifo, O_RDONLY | O_NONBLOCK)) >= 0);
+	WL_CHECK((fwr = open(fifo, O_WRONLY)) >= 0);
+	WL_CHECK(write(fwr, "fifo data", 9) == 9);
 	WL_CHECK(pipe(p) == 0);
 	WL_CHECK(fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE) >= PIPE_SIZE);
 	producer = fork();
@@ -133,6 +142,14 @@ int main(int argc, char **argv)
 	WL_CHECK(waitpid(producer, &status, 0) == producer);
 	wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the producer ended with %#x",
 		  status);
+	memset(buf, 0, sizeof(buf));
+	wl_expect(read(frd, buf, sizeof(buf) - 1) == 9 && !strcmp(buf, "fifo data"),
+		  "the FIFO held '%s'", buf);
+	wl_expect(read(frd, buf, sizeof(buf)) < 0 && errno == EAGAIN, "the FIFO is not empty");
+	memset(buf, 0, sizeof(buf));
+	wl_expect(write(fwr, "again", 5) == 5 && read(frd, buf, sizeof(buf) - 1) == 5 &&
+			  !strcmp(buf, "again"),
+		  "the FIFO does not carry new bytes: '%s'", buf);
 	wl_expect(fcntl(q[0], F_GETFL) & O_NONBLOCK, "the message pipe is blocking now");
 	wl_expect(read(q[0], buf, sizeof(buf) - 1) == (ssize_t)strlen(MSG) && !strcmp(buf, MSG),
 		  "the message pipe holds '%s'", buf);
