@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,99 @@ static int read_fdinfo(pid_t pid, int fd, char *buf, size_t len)
 	return read_file(path, buf, len) > 0 ? 0 : -EIO;
 }
 
+/* The mount point of the filesystem with device dev (as sdev in fdinfo), opened. */
+static int mount_of(unsigned int sdev)
+{
+	char line[4096], point[4096];
+	unsigned int maj, min;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, point) == 3 &&
+		    maj == sdev >> 20 && min == (sdev & 0xfffff))
+			fd = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fclose(f);
+	return fd;
+}
+
+/* The path of the file an inotify watch is on, from its file handle; -1 if gone. */
+static int watched_path(unsigned int sdev, int type, const char *hex, char *path, size_t len)
+{
+	union {
+		struct file_handle h;
+		unsigned char raw[sizeof(struct file_handle) + 128];
+	} fh;
+	unsigned char *bytes = fh.raw + offsetof(struct file_handle, f_handle);
+	size_t n = strlen(hex) / 2;
+	char link[64];
+	int mfd, fd;
+	ssize_t k;
+
+	if (n > 128)
+		return -1;
+	fh.h.handle_bytes = n;
+	fh.h.handle_type = type;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return -1;
+		bytes[i] = b;
+	}
+	mfd = mount_of(sdev);
+	if (mfd < 0)
+		return -1;
+	fd = open_by_handle_at(mfd, &fh.h, O_PATH | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	k = readlink(link, path, len - 1);
+	close(fd);
+	if (k <= 0 || (k > 10 && !strncmp(path + k - 10, " (deleted)", 10)))
+		return -1;
+	path[k] = 0;
+	return 0;
+}
+
+/* inotify: every watch, by its wd, with its mask and the path it is on. */
+static const char *inotify_state(struct remote_pid_fd id, const char *info, struct json_object *o,
+				 int *err)
+{
+	struct json_object *x = json_object_new_array();
+	char handle[300], path[PATH_MAX];
+	const char *l;
+
+	json_object_object_add(o, "inotify", x);
+	for (l = strstr(info, "inotify wd:"); l; l = strstr(l + 11, "inotify wd:")) {
+		unsigned int wd, sdev, mask, type;
+		struct json_object *e;
+
+		if (sscanf(l, "inotify wd:%x ino:%*x sdev:%x mask:%x ignored_mask:%*x "
+			      "fhandle-bytes:%*x fhandle-type:%x f_handle:%299s",
+			   &wd, &sdev, &mask, &type, handle) != 5) {
+			*err = -EBADMSG;
+			return NULL;
+		}
+		if (watched_path(sdev, type, handle, path, sizeof(path))) {
+			pr_err("pid %d fd %d: inotify watches a file appshot cannot find by its "
+			       "handle (gone?): it cannot save it", id.vpid, id.fd);
+			*err = -ENOTSUP;
+			return NULL;
+		}
+		e = json_object_new_array();
+		json_object_array_add(e, json_object_new_int(wd));
+		json_object_array_add(e, json_object_new_uint64(mask));
+		json_object_array_add(e, json_object_new_string(path));
+		json_object_array_add(x, e);
+	}
+	*err = 0;
+	return "inotify";
+}
+
 /*
  * eventfd, timerfd, signalfd and epoll, from their fdinfo: the state each
  * is made again with. Returns the kind, or NULL with *err set.
@@ -266,6 +360,8 @@ static const char *anon_state(struct remote_pid_fd id, const char *link, struct 
 		js_u64(o, "sigmask", l ? strtoull(l, NULL, 16) : 0);
 		return "signalfd";
 	}
+	if (!strcmp(link, "anon_inode:inotify"))
+		return inotify_state(id, info, o, err);
 	if (strstr(link, "[eventpoll]")) {
 		x = json_object_new_array();
 		json_object_object_add(o, "epoll", x);
@@ -313,8 +409,8 @@ static const char *unsupported(const char *link, mode_t mode)
 		if (strstr(link, "[eventfd]") || strstr(link, "[eventpoll]") ||
 		    strstr(link, "[timerfd]") || strstr(link, "[signalfd]"))
 			return NULL; /* see anon_state() */
-		if (strstr(link, "inotify"))
-			return "an inotify instance";
+		if (!strcmp(link, "anon_inode:inotify"))
+			return NULL; /* see inotify_state() */
 		if (strstr(link, "pidfd"))
 			return "a pidfd";
 		return "an anonymous-inode file";

@@ -58,6 +58,12 @@ struct rst_vma {
 	size_t nruns;
 };
 
+struct rst_watch {
+	int wd;
+	uint32_t mask;
+	char *path;
+};
+
 struct rst_epoll_entry {
 	int tfd;
 	uint32_t events;
@@ -97,9 +103,11 @@ struct rst_fd {
 	uint64_t sigmask; /* signalfd */
 	struct rst_epoll_entry *ep; /* epoll: what it watches */
 	size_t nep;
+	struct rst_watch *watch; /* inotify: its watches, by wd */
+	size_t nwatch;
 	struct rst_unix un; /* unix */
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external pipe eventfd timerfd signalfd epoll unix */
+	char kind[16]; /* file dir chr memfd deleted external pipe fifo unix eventfd timerfd signalfd epoll inotify */
 	char path[PATH_MAX];
 };
 
@@ -307,7 +315,10 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 /* A memory object made again from the image, open read-write: its fd, or -1 (why says). */
 int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
 		      size_t len);
-/* An eventfd, timerfd, signalfd or (empty) epoll made again: its fd, or -1 (why says). */
+/*
+ * An eventfd, timerfd, signalfd, inotify (with its watches) or (empty)
+ * epoll made again: its fd, or -1 (why says).
+ */
 int rst_anon_create(const struct rst_fd *f, char *why, size_t len);
 /* Raise the fd limit so that fd top fits; -1 if it cannot. */
 int rst_fit_fds(int top);

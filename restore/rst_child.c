@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -218,6 +219,37 @@ static int make_objects(const struct rst_app *a, struct rst_proc *p, int pages_f
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
 
+/*
+ * inotify watches with their wds: the kernel gives the next wd each time,
+ * so a wd below the one wanted is added and removed again until it is the
+ * one; the IN_IGNORED events that leaves are read away.
+ */
+static int add_watches(int fd, const struct rst_fd *f, char *why, size_t len)
+{
+	char buf[4096];
+	int fl = fcntl(fd, F_GETFL);
+
+	for (size_t i = 0; i < f->nwatch; i++) {
+		const struct rst_watch *w = &f->watch[i];
+		int wd = -1;
+
+		for (int tries = 0; tries < 65536; tries++) {
+			wd = inotify_add_watch(fd, w->path, w->mask);
+			if (wd < 0 || wd >= w->wd)
+				break;
+			inotify_rm_watch(fd, wd);
+		}
+		if (wd != w->wd)
+			FAIL("fd %d: cannot watch %s as wd %d again (%s)", f->fd, w->path, w->wd,
+			     wd < 0 ? strerror(errno) : "the kernel gave another");
+	}
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	fcntl(fd, F_SETFL, fl);
+	return 0;
+}
+
 int rst_anon_create(const struct rst_fd *f, char *why, size_t len)
 {
 	int nonblock = f->flags & O_NONBLOCK, fd = -1;
@@ -253,6 +285,12 @@ int rst_anon_create(const struct rst_fd *f, char *why, size_t len)
 		fd = signalfd(-1, &mask, SFD_CLOEXEC | (nonblock ? SFD_NONBLOCK : 0));
 	} else if (!strcmp(f->kind, "epoll")) {
 		fd = epoll_create1(EPOLL_CLOEXEC);
+	} else if (!strcmp(f->kind, "inotify")) {
+		fd = inotify_init1(IN_CLOEXEC | (nonblock ? IN_NONBLOCK : 0));
+		if (fd >= 0 && add_watches(fd, f, why, len)) {
+			close(fd);
+			return -1;
+		}
 	}
 	if (fd < 0)
 		FAIL("fd %d: cannot make the %s: %s", f->fd, f->kind, strerror(errno));
@@ -275,7 +313,7 @@ static int fill_epoll(const struct rst_fd *f, char *why, size_t len)
 static int is_anon(const char *kind)
 {
 	return !strcmp(kind, "eventfd") || !strcmp(kind, "timerfd") || !strcmp(kind, "signalfd") ||
-	       !strcmp(kind, "epoll");
+	       !strcmp(kind, "epoll") || !strcmp(kind, "inotify");
 }
 
 static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct rst_fd *f,

@@ -240,6 +240,35 @@ static int parse_anon(struct rst_proc *p, struct json_object *o, struct rst_fd *
 	} else if (!strcmp(f->kind, "signalfd")) {
 		if (jg_u64(o, "sigmask", &f->sigmask))
 			BAD("fd %d: its signalfd is damaged", p->pid, f->fd);
+	} else if (!strcmp(f->kind, "inotify")) {
+		a = jg_arr(o, "inotify");
+		if (!a)
+			BAD("fd %d: its inotify is damaged", p->pid, f->fd);
+		f->nwatch = json_object_array_length(a);
+		f->watch = calloc(f->nwatch + 1, sizeof(*f->watch));
+		if (!f->watch)
+			return -ENOMEM;
+		for (size_t i = 0; i < f->nwatch; i++) {
+			struct json_object *e = json_object_array_get_idx(a, i);
+			const char *path;
+
+			if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
+				BAD("fd %d: an inotify watch is damaged", p->pid, f->fd);
+			f->watch[i].wd = json_object_get_int(json_object_array_get_idx(e, 0));
+			f->watch[i].mask = json_object_get_uint64(json_object_array_get_idx(e, 1));
+			path = json_object_get_string(json_object_array_get_idx(e, 2));
+			if (f->watch[i].wd <= 0 || !path || path[0] != '/' ||
+			    !(f->watch[i].path = strdup(path)))
+				BAD("fd %d: an inotify watch is damaged", p->pid, f->fd);
+		}
+		/* by wd: they are made again in that order */
+		for (size_t i = 1; i < f->nwatch; i++)
+			for (size_t j = i; j > 0 && f->watch[j].wd < f->watch[j - 1].wd; j--) {
+				struct rst_watch t = f->watch[j];
+
+				f->watch[j] = f->watch[j - 1];
+				f->watch[j - 1] = t;
+			}
 	} else if (!strcmp(f->kind, "epoll")) {
 		a = jg_arr(o, "epoll");
 		if (!a)
@@ -268,7 +297,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
 					     "deleted", "external", "pipe",   "eventfd",
 					     "timerfd", "signalfd", "epoll",   "unix",
-					     "fifo" };
+					     "fifo",	"inotify" };
 	struct json_object *a;
 	int known = 0;
 
@@ -494,6 +523,9 @@ void rst_free(struct rst_proc *p)
 	for (size_t i = 0; i < p->nvmas; i++)
 		free(p->vmas[i].runs);
 	for (size_t i = 0; i < p->nfds; i++) {
+		for (size_t k = 0; k < p->fds[i].nwatch; k++)
+			free(p->fds[i].watch[k].path);
+		free(p->fds[i].watch);
 		free(p->fds[i].ep);
 		free(p->fds[i].un.queue);
 		free(p->fds[i].un.bytes);

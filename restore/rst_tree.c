@@ -415,7 +415,7 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		}
 
 		if (!strcmp(f->kind, "eventfd") || !strcmp(f->kind, "timerfd") ||
-		    !strcmp(f->kind, "signalfd")) {
+		    !strcmp(f->kind, "signalfd") || !strcmp(f->kind, "inotify")) {
 			fd = rst_anon_create(f, why, sizeof(why));
 			if (fd < 0) {
 				pr_err("restore: %s", why);

@@ -7,14 +7,19 @@
  * epoll reports the three with their data, the eventfd gives its count,
  * the periodic timer has fired on, the signal is read from the signalfd,
  * the long timer has less than an hour left and its interval, and what
- * the child added to the shared eventfd is there.
+ * the child added to the shared eventfd is there. An inotify instance
+ * watches two directories as wd 1 and 3 (wd 2 came and went): files made
+ * after the restores are reported with those wds.
  *
  * usage: rs_events [cycles]
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -38,11 +43,24 @@ int main(int argc, char **argv)
 	struct epoll_event ev, got[8];
 	struct signalfd_siginfo si;
 	uint64_t v, seen = 0;
+	char d1[4200], d2[4200], path[4300], evbuf[4096];
+	int ino;
 	sigset_t mask;
 	pid_t child;
 
 	wl_init();
 	WL_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	WL_CHECK(getenv("WL_DIR"));
+	snprintf(d1, sizeof(d1), "%s/one", getenv("WL_DIR"));
+	snprintf(d2, sizeof(d2), "%s/two", getenv("WL_DIR"));
+	WL_CHECK(mkdir(d1, 0700) == 0 && mkdir(d2, 0700) == 0);
+	WL_CHECK((ino = inotify_init1(IN_NONBLOCK)) >= 0);
+	WL_CHECK(inotify_add_watch(ino, d1, IN_CREATE) == 1);
+	WL_CHECK(inotify_add_watch(ino, getenv("WL_DIR"), IN_DELETE) == 2);
+	WL_CHECK(inotify_add_watch(ino, d2, IN_CREATE | IN_ONLYDIR) == 3);
+	WL_CHECK(inotify_rm_watch(ino, 2) == 0);
+	while (read(ino, evbuf, sizeof(evbuf)) > 0) /* its IN_IGNORED */
+		;
 	WL_CHECK((shared = eventfd(1, 0)) >= 0);
 	child = fork();
 	WL_CHECK(child >= 0);
@@ -106,5 +124,17 @@ int main(int argc, char **argv)
 	wl_expect(WIFEXITED(status) && !WEXITSTATUS(status), "the child ended %#x", status);
 	wl_expect(read(shared, &v, 8) == 8 && v == 6, "the shared eventfd held %llu, not 6",
 		  (unsigned long long)v);
+	/* the watches: a file made in each directory comes with its wd */
+	for (int k = 0; k < 2; k++) {
+		struct inotify_event *e = (struct inotify_event *)evbuf;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/new", k ? d2 : d1);
+		WL_CHECK((fd = open(path, O_CREAT | O_WRONLY, 0600)) >= 0);
+		close(fd);
+		wl_expect(read(ino, evbuf, sizeof(evbuf)) > 0 && e->wd == (k ? 3 : 1) &&
+				  (e->mask & IN_CREATE) && !strcmp(e->name, "new"),
+			  "inotify: no IN_CREATE of 'new' with wd %d", k ? 3 : 1);
+	}
 	return wl_result(cycles + 1);
 }
