@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -254,6 +255,44 @@ static struct json_object *model_process(struct json_object *core)
 	return m;
 }
 
+/* The SysV objects: each with its id, key, mode and what it holds. */
+static struct json_object *model_ipc(struct json_object *ipc)
+{
+	struct json_object *m = json_object_new_array();
+	static const char *const kinds[] = { "shm", "sem", "msg" };
+
+	for (size_t k = 0; k < 3; k++) {
+		struct json_object *list = jg_arr(ipc, kinds[k]);
+
+		for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+			struct json_object *o = json_object_array_get_idx(list, i);
+			struct json_object *e = json_object_new_object();
+			uint64_t saved = 0;
+
+			js_str(e, "kind", kinds[k]);
+			js_i64(e, "id", geti(o, "id"));
+			js_i64(e, "key", geti(o, "key"));
+			js_u64(e, "mode", getu(o, "mode"));
+			if (k == 0) {
+				struct json_object *runs = jg_arr(o, "pages");
+
+				for (size_t r = 0; runs && r < json_object_array_length(runs); r++)
+					saved += json_object_get_uint64(json_object_array_get_idx(
+							 json_object_array_get_idx(runs, r), 1)) * 4096;
+				js_u64(e, "size", getu(o, "size"));
+				js_u64(e, "saved", saved);
+				js_bool(e, "removed", flag(o, "removed"));
+			} else if (k == 1) {
+				jadd(e, "values", json_object_get(jg_arr(o, "values")));
+			} else {
+				js_u64(e, "messages", json_object_array_length(jg_arr(o, "messages")));
+			}
+			json_object_array_add(m, e);
+		}
+	}
+	return m;
+}
+
 static int build_model(struct image *im, const char *dir, struct json_object **out)
 {
 	struct json_object *man = im->manifest, *m = json_object_new_object(), *procs, *a,
@@ -288,6 +327,17 @@ static int build_model(struct image *im, const char *dir, struct json_object **o
 		}
 		json_object_array_add(a, model_process(core));
 		json_object_put(core);
+	}
+	jadd(m, "zombies", json_object_get(jg_arr(man, "zombies")) ?: json_object_new_array());
+	if (json_object_object_get_ex(man, "ipc", NULL)) {
+		struct json_object *ipc = image_read_json_as(im, "ipc", REC_IPC);
+
+		if (!ipc) {
+			json_object_put(m);
+			return -EBADMSG;
+		}
+		jadd(m, "sysv", model_ipc(ipc));
+		json_object_put(ipc);
 	}
 	*out = m;
 	return 0;
@@ -406,6 +456,46 @@ static void print_process(struct json_object *p)
 	printf("\n");
 }
 
+/* Zombies and SysV objects, if the image has any. */
+static void print_extras(struct json_object *m)
+{
+	struct json_object *z = jg_arr(m, "zombies"), *ipc = jg_arr(m, "sysv");
+	char sz[32], sv[32];
+
+	for (size_t i = 0; z && i < json_object_array_length(z); i++) {
+		struct json_object *o = json_object_array_get_idx(z, i);
+		int st = geti(o, "status");
+
+		printf("\nzombie %" PRId64 " (%s), child of %" PRId64 ": %s %d\n", geti(o, "pid"),
+		       gets(o, "comm"), geti(o, "ppid"), WIFSIGNALED(st) ? "killed by signal" : "exited",
+		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	if (!ipc || !json_object_array_length(ipc))
+		return;
+	printf("\nSysV objects (%zu):\n", json_object_array_length(ipc));
+	for (size_t i = 0; i < json_object_array_length(ipc); i++) {
+		struct json_object *o = json_object_array_get_idx(ipc, i);
+		const char *kind = gets(o, "kind");
+
+		printf("  %s %-6" PRId64 " key 0x%08" PRIx64 " mode %03" PRIo64, kind, geti(o, "id"),
+		       (uint64_t)(uint32_t)geti(o, "key"), getu(o, "mode"));
+		if (!strcmp(kind, "shm")) {
+			human_size(getu(o, "size"), sz, sizeof(sz));
+			human_size(getu(o, "saved"), sv, sizeof(sv));
+			printf(", %s, %s saved%s", sz, sv, flag(o, "removed") ? ", removed" : "");
+		} else if (!strcmp(kind, "sem")) {
+			struct json_object *v = jg_arr(o, "values");
+
+			printf(", values");
+			for (size_t k = 0; v && k < json_object_array_length(v); k++)
+				printf(" %d", json_object_get_int(json_object_array_get_idx(v, k)));
+		} else {
+			printf(", %" PRIu64 " messages", getu(o, "messages"));
+		}
+		printf("\n");
+	}
+}
+
 static void print_model(struct json_object *m)
 {
 	struct json_object *procs = jg_arr(m, "processes");
@@ -424,6 +514,7 @@ static void print_model(struct json_object *m)
 				 : "in the namespaces of the machine");
 	for (size_t i = 0; i < json_object_array_length(procs); i++)
 		print_process(json_object_array_get_idx(procs, i));
+	print_extras(m);
 }
 
 int do_inspect(int argc, char **argv)
