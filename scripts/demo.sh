@@ -58,10 +58,10 @@ wait_lines() {
 	return 1
 }
 
-say "appshot run: tail -f follows a log, copying it to copy.log"
+say "appshot run: tail -f | grep copies a log's lines to copy.log (a shell, two processes, a pipe)"
 for i in 1 2 3; do echo "line $i, written before the snapshot"; done > "$DIR/app.log"
 "$B/appshot" run -d --aid "$TAIL" -- /bin/sh -c \
-	'exec tail ---disable-inotify -s 0.2 -n +1 -f "$0" </dev/null >"$1" 2>&1' \
+	'tail ---disable-inotify -s 0.2 -n +1 -f "$0" </dev/null | grep --line-buffered line >"$1"' \
 	"$DIR/app.log" "$DIR/copy.log"
 wait_lines "$DIR/copy.log" 3
 
@@ -77,7 +77,7 @@ for i in 4 5 6; do echo "line $i, written while tail was in the image"; done >> 
 sleep 0.5
 echo "copy.log has $(wc -l < "$DIR/copy.log") lines: nobody copies them"
 
-say "appshot restore: the same pid, memory and offset; it goes on"
+say "appshot restore: the same pids, memory, pipe and offsets; it goes on"
 "$B/appshot" restore -d -D "$DIR/image" </dev/null
 wait_lines "$DIR/copy.log" 6
 "$B/appshot-trace" status --aid "$TAIL" | grep -E "^  pid "
