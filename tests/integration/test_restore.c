@@ -158,6 +158,31 @@ static void test_unix_three_cycles(void **state)
 	cycle_checked(*state, NULL, 3, "rs_unix", NULL, 1);
 }
 
+/* inspect shows rs_ipc's SysV objects: two segments, a semaphore set of 3, 6 messages. */
+static void inspect_sysv(struct wl *w, const char *image)
+{
+	char dir[PATH_MAX + 64], kinds[64] = "";
+	struct json_object *m, *sysv;
+	long values = 0, messages = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", w->dir, image);
+	m = run_json(bin_path("appshot"), "inspect", "--json", dir, NULL);
+	sysv = m ? jkey(m, "sysv") : NULL;
+	for (size_t i = 0; sysv && i < json_object_array_length(sysv); i++) {
+		struct json_object *o = json_object_array_get_idx(sysv, i), *v;
+
+		strncat(kinds, jstr(o, "kind"), sizeof(kinds) - strlen(kinds) - 1);
+		if (json_object_object_get_ex(o, "values", &v))
+			values += json_object_array_length(v);
+		if (json_object_object_get_ex(o, "messages", &v))
+			messages += json_object_get_int64(v);
+	}
+	json_object_put(m);
+	if (strcmp(kinds, "shmshmsemmsg") || values != 3 || messages != 6)
+		fail_msg("inspect shows SysV objects '%s' with %ld values and %ld messages", kinds,
+			 values, messages);
+}
+
 /* The second instance of test_two_instances, ended by its teardown. */
 static void *second;
 
@@ -182,6 +207,7 @@ static void test_two_instances(void **state)
 	wl_start_stdio(w, NULL, "rs_ipc", "1", NULL);
 	wl_wait(w, 1);
 	wl_snapshot(w, "image", NULL);
+	inspect_sysv(w, "image");
 	wl_restore(w, "image", NULL);
 	assert_int_equal(wl_setup(&second), 0);
 	w2 = second;
