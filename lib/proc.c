@@ -145,21 +145,34 @@ out:
 	return err;
 }
 
-int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level)
+int proc_status_field(pid_t pid, const char *key, char *out, size_t len)
 {
-	char path[64], buf[4096], *line, *tok, *save;
-	uint32_t lvl = 0;
+	char path[64], buf[4096], want[64], *line;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	n = read_file(path, buf, sizeof(buf));
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : n;
-	line = strstr(buf, "\nNSpid:");
+	snprintf(want, sizeof(want), "\n%s:", key);
+	line = strstr(buf, want);
 	if (!line)
 		return -ENOTSUP;
-	line += 7;
+	line += strlen(want);
+	line += strspn(line, " \t");
 	line[strcspn(line, "\n")] = 0;
+	snprintf(out, len, "%s", line);
+	return 0;
+}
+
+int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level)
+{
+	char line[512], *tok, *save;
+	uint32_t lvl = 0;
+	int err = proc_status_field(pid, "NSpid", line, sizeof(line));
+
+	if (err)
+		return err;
 	*vpid = 0;
 	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		*vpid = atoi(tok);
@@ -173,17 +186,12 @@ int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level)
 
 int proc_tgid(pid_t tid, pid_t *tgid)
 {
-	char path[64], buf[4096], *line;
-	ssize_t n;
+	char v[32];
+	int err = proc_status_field(tid, "Tgid", v, sizeof(v));
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	n = read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return n == -ENOENT ? -ESRCH : n;
-	line = strstr(buf, "\nTgid:");
-	if (!line || sscanf(line + 6, "%d", tgid) != 1)
-		return -EBADMSG;
-	return 0;
+	if (err)
+		return err;
+	return sscanf(v, "%d", tgid) == 1 ? 0 : -EBADMSG;
 }
 
 int proc_ns_ino(pid_t pid, const char *ns, uint32_t *ino)

@@ -23,6 +23,8 @@ int proc_fds(pid_t pid, int **fds, size_t *n);
 int proc_descendants(pid_t root, pid_t **pids, size_t *n);
 /* The pid as its innermost pid namespace sees it, and that namespace's level. */
 int proc_nspid(pid_t pid, pid_t *vpid, uint32_t *level);
+/* The value of a field of /proc/PID/status ("NSsid"...), as text; -ENOTSUP if none. */
+int proc_status_field(pid_t pid, const char *key, char *out, size_t len);
 /* The process (thread group) a thread belongs to. */
 int proc_tgid(pid_t tid, pid_t *tgid);
 /* The inode number of /proc/PID/ns/NAME. */

@@ -90,6 +90,9 @@ int dump_sock_outside(struct dump *d, const struct dump_sock *s);
 /* The fd's socket into fdo ("unix"), its queue into a blob; refusals said. */
 int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo);
 
+/* fn on every fd of the processes, with its /proc link; stops at the first error. */
+int dump_each_fd(struct dump *d, const pid_t *pids, size_t n,
+		 int (*fn)(struct dump *d, pid_t pid, int fd, const char *link));
 /* Before any process is dumped: which pipes the processes hold, and which ends. */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n);
 

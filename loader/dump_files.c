@@ -100,7 +100,8 @@ static uint64_t pipe_ino(const char *link)
 	return strncmp(link, "pipe:[", 6) ? 0 : strtoull(link + 6, NULL, 10);
 }
 
-int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
+int dump_each_fd(struct dump *d, const pid_t *pids, size_t n,
+		 int (*fn)(struct dump *d, pid_t pid, int fd, const char *link))
 {
 	char path[64], link[64];
 	int err = 0;
@@ -111,34 +112,47 @@ int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
 
 		err = proc_fds(pids[i], &fds, &nfds);
 		for (size_t k = 0; k < nfds && !err; k++) {
-			unsigned long long pos;
-			unsigned int flags;
-			struct dump_pipe *p;
 			ssize_t len;
 
 			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pids[i], fds[k]);
 			len = readlink(path, link, sizeof(link) - 1);
 			if (len <= 0)
-				continue;
+				continue; /* closed meanwhile, or a name too long to be a pipe or socket */
 			link[len] = 0;
-			if (!pipe_ino(link) || fdinfo(pids[i], fds[k], &pos, &flags))
-				continue;
-			p = find_pipe(d, pipe_ino(link));
-			if (!p) {
-				p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
-				if (!p) {
-					err = -ENOMEM;
-					break;
-				}
-				d->pipes = p;
-				p = &d->pipes[d->npipes++];
-				*p = (struct dump_pipe){ .ino = pipe_ino(link) };
-			}
-			p->reader |= (flags & O_ACCMODE) != O_WRONLY;
-			p->writer |= (flags & O_ACCMODE) != O_RDONLY;
+			err = fn(d, pids[i], fds[k], link);
 		}
 		free(fds);
 	}
+	return err;
+}
+
+/* A pipe end: its pipe noted, with which ends the application holds. */
+static int scan_pipe(struct dump *d, pid_t pid, int fd, const char *link)
+{
+	unsigned long long pos;
+	unsigned int flags;
+	struct dump_pipe *p;
+
+	if (!pipe_ino(link) || fdinfo(pid, fd, &pos, &flags))
+		return 0;
+	p = find_pipe(d, pipe_ino(link));
+	if (!p) {
+		p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->pipes = p;
+		p = &d->pipes[d->npipes++];
+		*p = (struct dump_pipe){ .ino = pipe_ino(link) };
+	}
+	p->reader |= (flags & O_ACCMODE) != O_WRONLY;
+	p->writer |= (flags & O_ACCMODE) != O_RDONLY;
+	return 0;
+}
+
+int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
+{
+	int err = dump_each_fd(d, pids, n, scan_pipe);
+
 	if (err)
 		pr_err("cannot list the pipes of the application: %s", strerror(-err));
 	return err;

@@ -137,37 +137,27 @@ out:
 	return err;
 }
 
+/* A socket: noted once, for sock_diag to describe. */
+static int scan_sock(struct dump *d, pid_t pid, int fd, const char *link)
+{
+	struct dump_sock *s;
+
+	(void)pid;
+	(void)fd;
+	if (!sock_ino(link) || find_sock(d, sock_ino(link)))
+		return 0;
+	s = realloc(d->socks, (d->nsocks + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	d->socks = s;
+	d->socks[d->nsocks++] = (struct dump_sock){ .ino = sock_ino(link) };
+	return 0;
+}
+
 int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n)
 {
-	char path[64], link[64];
-	int err = 0;
+	int err = dump_each_fd(d, pids, n, scan_sock);
 
-	for (size_t i = 0; i < n && !err; i++) {
-		int *fds = NULL;
-		size_t nfds = 0;
-
-		err = proc_fds(pids[i], &fds, &nfds);
-		for (size_t k = 0; k < nfds && !err; k++) {
-			struct dump_sock *s;
-			ssize_t len;
-
-			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pids[i], fds[k]);
-			len = readlink(path, link, sizeof(link) - 1);
-			if (len <= 0)
-				continue;
-			link[len] = 0;
-			if (!sock_ino(link) || find_sock(d, sock_ino(link)))
-				continue;
-			s = realloc(d->socks, (d->nsocks + 1) * sizeof(*s));
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			d->socks = s;
-			d->socks[d->nsocks++] = (struct dump_sock){ .ino = sock_ino(link) };
-		}
-		free(fds);
-	}
 	if (!err && d->nsocks)
 		err = diag_unix(d);
 	if (err)

@@ -101,17 +101,15 @@ static int exit_status(pid_t pid)
 	return last ? atoi(last + 1) : -1;
 }
 
-/* A field of /proc/PID/status like NSsid: its innermost value. */
+/* A field of /proc/PID/status like NSsid: its innermost value (the last). */
 static long innermost_of(pid_t pid, const char *key)
 {
-	char path[64], buf[4096], *line, *last;
+	char v[512], *last;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || !(line = strstr(buf, key)))
+	if (proc_status_field(pid, key, v, sizeof(v)))
 		return -1;
-	line[strcspn(line, "\n")] = 0;
-	last = strrchr(line, '\t');
-	return last ? atol(last + 1) : atol(line + strlen(key) + 1);
+	last = strrchr(v, '\t');
+	return atol(last ? last + 1 : v);
 }
 
 /*
@@ -141,8 +139,8 @@ static int find_zombies(const pid_t *pids, size_t n, struct json_object **out)
 		z = json_object_new_object();
 		js_i64(z, "pid", vpid);
 		js_i64(z, "ppid", vppid);
-		js_i64(z, "pgid", innermost_of(pid, "NSpgid:"));
-		js_i64(z, "sid", innermost_of(pid, "NSsid:"));
+		js_i64(z, "pgid", innermost_of(pid, "NSpgid"));
+		js_i64(z, "sid", innermost_of(pid, "NSsid"));
 		js_str(z, "comm", st.comm);
 		js_i64(z, "status", exit_status(pid));
 		json_object_array_add(list, z);
