@@ -235,6 +235,59 @@ static void test_restore_fails_half_way(void **state)
 	expect_clean("a restore failed half-way");
 }
 
+/* The same in a process tree: a grandchild's file is gone; every process made goes. */
+static void test_tree_fails_half_way(void **state)
+{
+	struct wl *w = *state;
+	char dir[PATH_MAX + 16], file[PATH_MAX + 16];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_tree", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	snprintf(dir, sizeof(dir), "%s/image", w->dir);
+	snprintf(file, sizeof(file), "%s/own-tree-h", w->dir);
+	assert_int_equal(unlink(file), 0);
+	restore_fails(dir, "own-tree-h", "a grandchild's file gone");
+	expect_clean("a tree's restore failed half-way");
+}
+
+/*
+ * A snapshot that leaves the application running takes nothing from it:
+ * bytes in pipes and sockets, messages in queues are still there for it
+ * (the workload checks them all after its cycle).
+ */
+static void leave_running(struct wl *w, const char *workload)
+{
+	wl_start_stdio(w, NULL, workload, "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", "--leave-running");
+	wl_go(w);
+	wl_wait(w, 2);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("%s found its state changed by a snapshot that left it running", workload);
+	}
+}
+
+static void test_leave_running_pipes(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_pipes");
+}
+
+static void test_leave_running_unix(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_unix");
+}
+
+static void test_leave_running_ipc(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_ipc");
+}
+
 static void test_foreground_exit_status(void **state)
 {
 	struct wl *w = *state;
@@ -265,6 +318,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_fails_half_way, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_pipes, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_unix, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_ipc, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_foreground_exit_status, wl_setup,
