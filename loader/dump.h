@@ -87,6 +87,8 @@ int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
 struct dump_sock *dump_sock_of(struct dump *d, const char *link);
 /* Is its peer outside the application? */
 int dump_sock_outside(struct dump *d, const struct dump_sock *s);
+/* A TCP or UDP socket's addresses and options into fdo ("inet"); refusals said. */
+int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo);
 /* The fd's socket into fdo ("unix"), its queue into a blob; refusals said. */
 int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo);
 

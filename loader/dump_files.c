@@ -545,6 +545,13 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 				json_object_put(o);
 				break;
 			}
+		} else if (S_ISSOCK(st[i].st_mode) && !sock && fd > 2) {
+			kind = "inet";
+			err = dump_inet_fd(d, pid, fd, o);
+			if (err) {
+				json_object_put(o);
+				break;
+			}
 		} else if (pipe && pipe->reader && pipe->writer) {
 			kind = "pipe";
 			js_u64(o, "pipe", pipe->ino);

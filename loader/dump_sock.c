@@ -18,8 +18,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -303,5 +307,123 @@ int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct 
 	close(sk);
 	close(pidfd);
 	s->saved = 1;
+	return err;
+}
+
+/* ---- TCP and UDP ---- */
+
+static void addr_json(struct json_object *o, const char *ip_key, const char *port_key,
+		      const struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+	}
+	js_str(o, ip_key, ip);
+	js_i64(o, port_key, port);
+}
+
+static int opt(int sk, int level, int name)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	return getsockopt(sk, level, name, &v, &l) ? 0 : v;
+}
+
+/*
+ * A TCP or UDP socket: its addresses and options, for a listening or bound
+ * TCP socket or a UDP socket (bound, maybe connected). What it cannot keep
+ * yet is refused, named: a TCP connection (its sequence numbers and queues
+ * need TCP_REPAIR), connections not yet accepted, datagrams waiting.
+ */
+static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
+{
+	int family = opt(sk, SOL_SOCKET, SO_DOMAIN), type = opt(sk, SOL_SOCKET, SO_TYPE);
+	int proto = opt(sk, SOL_SOCKET, SO_PROTOCOL), queued = 0;
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	struct tcp_info ti;
+	const char *state;
+
+	if ((family != AF_INET && family != AF_INET6) ||
+	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) ||
+	      (type == SOCK_DGRAM && proto == IPPROTO_UDP))) {
+		pr_err("pid %d fd %d is a socket of family %d, type %d, protocol %d: appshot "
+		       "saves unix, TCP and UDP sockets", d->vpid, fd, family, type, proto);
+		return -ENOTSUP;
+	}
+	if (type == SOCK_STREAM) {
+		socklen_t tl = sizeof(ti);
+
+		memset(&ti, 0, sizeof(ti));
+		getsockopt(sk, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+		if (ti.tcpi_state == TCP_LISTEN && ti.tcpi_unacked) {
+			pr_err("pid %d fd %d is a TCP listener with %u connections not yet "
+			       "accepted: appshot cannot save them yet", d->vpid, fd, ti.tcpi_unacked);
+			return -ENOTSUP;
+		}
+		if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != 7 /* TCP_CLOSE */) {
+			pr_err("pid %d fd %d is a TCP connection (state %u): appshot cannot save "
+			       "connections yet", d->vpid, fd, ti.tcpi_state);
+			return -ENOTSUP;
+		}
+		state = ti.tcpi_state == TCP_LISTEN ? "listen" : "bound";
+		js_i64(o, "backlog", ti.tcpi_state == TCP_LISTEN ? (int)ti.tcpi_sacked : 0);
+		js_bool(o, "nodelay", opt(sk, IPPROTO_TCP, TCP_NODELAY));
+	} else {
+		ioctl(sk, FIONREAD, &queued);
+		if (queued) {
+			pr_err("pid %d fd %d is a UDP socket with datagrams waiting: appshot cannot "
+			       "save them yet", d->vpid, fd);
+			return -ENOTSUP;
+		}
+		state = getpeername(sk, (struct sockaddr *)&ss, &l) == 0 ? "connected" : "bound";
+		if (!strcmp(state, "connected"))
+			addr_json(o, "peer", "peer_port", &ss);
+		js_bool(o, "broadcast", opt(sk, SOL_SOCKET, SO_BROADCAST));
+	}
+	l = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(sk, (struct sockaddr *)&ss, &l))
+		return -errno;
+	js_i64(o, "family", family);
+	js_i64(o, "type", type);
+	js_str(o, "state", state);
+	addr_json(o, "addr", "port", &ss);
+	js_bool(o, "reuseaddr", opt(sk, SOL_SOCKET, SO_REUSEADDR));
+	js_bool(o, "reuseport", opt(sk, SOL_SOCKET, SO_REUSEPORT));
+	js_bool(o, "keepalive", opt(sk, SOL_SOCKET, SO_KEEPALIVE));
+	if (family == AF_INET6)
+		js_bool(o, "v6only", opt(sk, IPPROTO_IPV6, IPV6_V6ONLY));
+	return 0;
+}
+
+int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo)
+{
+	struct json_object *o = json_object_new_object();
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), sk, err;
+
+	json_object_object_add(fdo, "inet", o);
+	sk = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (sk < 0) {
+		err = -errno;
+		pr_err("cannot look at pid %d's socket fd %d: %s", d->vpid, fd, strerror(errno));
+	} else {
+		err = inet_state(d, fd, sk, o);
+		close(sk);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
 	return err;
 }

@@ -85,6 +85,14 @@ struct rst_unix {
 	int bound; /* the restore bound it to a path: gone again if the restore fails */
 };
 
+/* A TCP listener or bound socket, or a UDP socket. */
+struct rst_inet {
+	int family, type, listen, connected, backlog;
+	char addr[64], peer[64];
+	int port, peer_port;
+	int reuseaddr, reuseport, keepalive, v6only, nodelay, broadcast;
+};
+
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
@@ -106,8 +114,9 @@ struct rst_fd {
 	struct rst_watch *watch; /* inotify: its watches, by wd */
 	size_t nwatch;
 	struct rst_unix un; /* unix */
+	struct rst_inet in; /* inet */
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external pipe fifo unix eventfd timerfd signalfd epoll inotify */
+	char kind[16]; /* file dir chr memfd deleted external pipe fifo unix inet eventfd timerfd signalfd epoll inotify */
 	char path[PATH_MAX];
 };
 
@@ -279,6 +288,10 @@ struct rst_ready {
 
 /* rst_sock.c: a unix socket's record into f->un; -1 if damaged. */
 int rst_parse_unix(struct json_object *o, struct rst_fd *f);
+/* A TCP or UDP socket's record into f->in; -1 if damaged. */
+int rst_parse_inet(struct json_object *o, struct rst_fd *f);
+/* In appshot: the socket of f->in made, bound, listening or connected: its fd, or -errno. */
+int rst_inet_make(const struct rst_fd *f);
 /* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
 int rst_socks_make(struct rst_app *a);
 /* After a failed restore: the socket files it made are removed. */

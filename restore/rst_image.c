@@ -297,7 +297,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
 					     "deleted", "external", "pipe",   "eventfd",
 					     "timerfd", "signalfd", "epoll",   "unix",
-					     "fifo",	"inotify" };
+					     "fifo",	"inotify",  "inet" };
 	struct json_object *a;
 	int known = 0;
 
@@ -342,6 +342,8 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	f->un.fd = -1;
 	if (!strcmp(f->kind, "unix") && rst_parse_unix(o, f))
 		BAD("fd %d: its unix socket is damaged", p->pid, f->fd);
+	if (!strcmp(f->kind, "inet") && rst_parse_inet(o, f))
+		BAD("fd %d: its TCP or UDP socket is damaged", p->pid, f->fd);
 	f->object = -1;
 	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
 		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))

@@ -24,6 +24,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <json-c/json.h>
 
 #include "js.h"
@@ -299,4 +302,120 @@ int rst_socks_make(struct rst_app *a)
 	}
 	free(socks);
 	return err;
+}
+
+/* ---- TCP and UDP ---- */
+
+int rst_parse_inet(struct json_object *o, struct rst_fd *f)
+{
+	struct json_object *x = jg_obj(o, "inet");
+	struct rst_inet *in = &f->in;
+	char state[16];
+
+	if (!x || jg_int(x, "family", &in->family) || jg_int(x, "type", &in->type) ||
+	    jg_str(x, "state", state, sizeof(state)) || jg_str(x, "addr", in->addr, sizeof(in->addr)) ||
+	    jg_int(x, "port", &in->port) || jg_bool(x, "reuseaddr", &in->reuseaddr) ||
+	    jg_bool(x, "reuseport", &in->reuseport) || jg_bool(x, "keepalive", &in->keepalive))
+		return -1;
+	if ((in->family != AF_INET && in->family != AF_INET6) ||
+	    (in->type != SOCK_STREAM && in->type != SOCK_DGRAM) || in->port < 0 || in->port > 65535)
+		return -1;
+	in->listen = !strcmp(state, "listen");
+	in->connected = !strcmp(state, "connected");
+	if (in->listen && jg_int(x, "backlog", &in->backlog))
+		return -1;
+	if (in->type == SOCK_STREAM && jg_bool(x, "nodelay", &in->nodelay))
+		return -1;
+	if (in->type == SOCK_DGRAM && jg_bool(x, "broadcast", &in->broadcast))
+		return -1;
+	if (in->family == AF_INET6 && jg_bool(x, "v6only", &in->v6only))
+		return -1;
+	if (in->connected && (jg_str(x, "peer", in->peer, sizeof(in->peer)) ||
+			      jg_int(x, "peer_port", &in->peer_port)))
+		return -1;
+	return 0;
+}
+
+static socklen_t inet_addr_of(int family, const char *ip, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? sizeof(*a) : 0;
+	} else {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? sizeof(*a) : 0;
+	}
+}
+
+int rst_inet_make(const struct rst_fd *f)
+{
+	const struct rst_inet *in = &f->in;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(in->family, in->type | SOCK_CLOEXEC, 0), err = 0;
+	const struct {
+		int on, level, name;
+	} opts[] = {
+		{ in->reuseaddr, SOL_SOCKET, SO_REUSEADDR },
+		{ in->reuseport, SOL_SOCKET, SO_REUSEPORT },
+		{ in->keepalive, SOL_SOCKET, SO_KEEPALIVE },
+		{ in->nodelay, IPPROTO_TCP, TCP_NODELAY },
+		{ in->broadcast, SOL_SOCKET, SO_BROADCAST },
+		{ in->v6only, IPPROTO_IPV6, IPV6_V6ONLY },
+	};
+
+	if (fd < 0) {
+		pr_perror("restore: cannot make a socket");
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && !err; i++)
+		if (opts[i].on && setsockopt(fd, opts[i].level, opts[i].name, &(int){ 1 }, sizeof(int)))
+			err = -errno;
+	/* IPV6_V6ONLY may be on by default (sysctl): set it as it was */
+	if (!err && in->family == AF_INET6 && !in->v6only &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)))
+		err = -errno;
+	if (err) {
+		pr_perror("restore: cannot give a socket its options");
+		close(fd);
+		return err;
+	}
+	/*
+	 * Connections the application's old sockets left in TIME_WAIT must not
+	 * keep the port: SO_REUSEADDR for the bind, then as it was (as CRIU).
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	len = inet_addr_of(in->family, in->addr, in->port, &ss);
+	if (!len || (in->port && bind(fd, (struct sockaddr *)&ss, len))) {
+		err = len ? -errno : -EINVAL;
+		pr_err("restore: cannot bind a socket to %s port %d again: %s", in->addr, in->port,
+		       strerror(-err));
+		close(fd);
+		return err;
+	}
+	if (in->listen && listen(fd, in->backlog)) {
+		err = -errno;
+		pr_perror("restore: cannot listen on %s port %d", in->addr, in->port);
+		close(fd);
+		return err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ in->reuseaddr }, sizeof(int));
+	if (in->connected) {
+		len = inet_addr_of(in->family, in->peer, in->peer_port, &ss);
+		if (!len || connect(fd, (struct sockaddr *)&ss, len)) {
+			err = len ? -errno : -EINVAL;
+			pr_err("restore: cannot connect a UDP socket to %s port %d again: %s", in->peer,
+			       in->peer_port, strerror(-err));
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
 }

@@ -150,6 +150,11 @@ static int plan_pipes(struct rst_app *a)
 					return err ?: -EBADMSG;
 				continue;
 			}
+			if (!strcmp(f->kind, "inet")) {
+				if (f->dup_of < 0 && f->same_pid < 0 && (err = add_slot(a, f)))
+					return err;
+				continue;
+			}
 			if (strcmp(f->kind, "pipe") && strcmp(f->kind, "fifo"))
 				continue;
 			pp = pipe_of(a, f);
@@ -408,9 +413,19 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 		int fd;
 
-		if (!strcmp(f->kind, "unix")) {
-			a->shared_fd[k] = f->un.fd;
-			f->un.fd = -1;
+		if (!strcmp(f->kind, "unix") || !strcmp(f->kind, "inet")) {
+			if (!strcmp(f->kind, "unix")) {
+				fd = f->un.fd;
+				f->un.fd = -1;
+			} else if ((fd = rst_inet_make(f)) < 0) {
+				return fd;
+			}
+			a->shared_fd[k] = fd;
+			/* O_NONBLOCK and such belong to the socket's one open file */
+			if (fcntl(fd, F_SETFL, f->flags)) {
+				pr_perror("restore: cannot set the flags of a socket");
+				return -errno;
+			}
 			continue;
 		}
 

@@ -152,6 +152,13 @@ static void test_tree_mqueue_refused(void **state)
 	tree_refused(*state, "mqueue", "a POSIX message queue");
 }
 
+static void test_tcp_connection_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_start_stdio(*state, NULL, "rs_inet", "1", "established", NULL);
+	refused(*state, "a TCP connection");
+}
+
 static void test_bad_images(void **state)
 {
 	struct wl *w = *state;
@@ -316,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_connection_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_fails_half_way, wl_setup, wl_teardown),
