@@ -613,9 +613,12 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 
 void dump_free(struct dump *d)
 {
+	dump_tcp_release(d, 0);
 	free(d->files);
 	free(d->seen);
 	free(d->pipes);
+	for (size_t i = 0; i < d->nsocks; i++)
+		json_object_put(d->socks[i].inet);
 	free(d->socks);
 	d->socks = NULL;
 	d->nsocks = 0;

@@ -61,6 +61,9 @@ struct dump_sock {
 	uint32_t rqlen, wqlen, icons;
 	int shutdown;
 	int saved; /* its state and queue are in the image */
+	int tcp_state; /* TCP (from /proc/net/tcp*): its state, its two ends as the kernel prints them */
+	char tcp_local[40], tcp_remote[40];
+	struct json_object *inet; /* TCP or UDP: what its first fd recorded */
 };
 
 struct dump {
@@ -71,6 +74,7 @@ struct dump {
 	struct progress progress; /* on a terminal */
 	pid_t vpid; /* the process being dumped, as the application sees it */
 	int own_ipc; /* the application has its own IPC namespace: SysV objects are saved */
+	int leave_running; /* the application runs on: TCP sockets leave repair mode again */
 	struct dump_file *files; /* open files of the processes dumped so far */
 	size_t nfiles;
 	struct dump_object *seen; /* objects of the processes dumped so far */
@@ -79,7 +83,16 @@ struct dump {
 	size_t npipes;
 	struct dump_sock *socks; /* every socket of the application's processes */
 	size_t nsocks;
+	int *repaired; /* our copies of its TCP connections put under repair */
+	size_t nrepaired;
 };
+
+/*
+ * Let the copies of the TCP connections go: with undo (a failed snapshot)
+ * out of repair first, so the application goes on as it was; else they
+ * stay under repair and end silently with the application.
+ */
+void dump_tcp_release(struct dump *d, int undo);
 
 /* dump_sock.c: before any process is dumped, its sockets and what the kernel says of them. */
 int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
@@ -87,6 +100,8 @@ int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
 struct dump_sock *dump_sock_of(struct dump *d, const char *link);
 /* Is its peer outside the application? */
 int dump_sock_outside(struct dump *d, const struct dump_sock *s);
+/* Is the peer of this TCP connection a socket of the application too? */
+int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s);
 /* A TCP or UDP socket's addresses and options into fdo ("inet"); refusals said. */
 int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo);
 /* The fd's socket into fdo ("unix"), its queue into a blob; refusals said. */

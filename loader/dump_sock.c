@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -158,12 +160,50 @@ static int scan_sock(struct dump *d, pid_t pid, int fd, const char *link)
 	return 0;
 }
 
+/* The TCP sockets among the application's: their ends and state from /proc/net/tcp{,6}. */
+static void scan_tcp(struct dump *d)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512], local[40], remote[40];
+
+	for (size_t f = 0; f < 2; f++) {
+		FILE *fp = fopen(files[f], "re");
+		unsigned long long ino;
+		unsigned int st;
+
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp)) {
+			struct dump_sock *s;
+
+			if (sscanf(line, " %*d: %39s %39s %x %*s %*s %*s %*s %*s %llu", local, remote,
+				   &st, &ino) != 4 || !(s = find_sock(d, ino)))
+				continue;
+			s->tcp_state = st;
+			snprintf(s->tcp_local, sizeof(s->tcp_local), "%s", local);
+			snprintf(s->tcp_remote, sizeof(s->tcp_remote), "%s", remote);
+		}
+		fclose(fp);
+	}
+}
+
+int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s)
+{
+	for (size_t i = 0; i < d->nsocks; i++)
+		if (d->socks[i].tcp_state && !strcmp(d->socks[i].tcp_local, s->tcp_remote) &&
+		    !strcmp(d->socks[i].tcp_remote, s->tcp_local))
+			return 1;
+	return 0;
+}
+
 int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n)
 {
 	int err = dump_each_fd(d, pids, n, scan_sock);
 
-	if (!err && d->nsocks)
+	if (!err && d->nsocks) {
 		err = diag_unix(d);
+		scan_tcp(d);
+	}
 	if (err)
 		pr_err("cannot list the sockets of the application: %s", strerror(-err));
 	return err;
@@ -341,6 +381,106 @@ static int opt(int sk, int level, int name)
 	return getsockopt(sk, level, name, &v, &l) ? 0 : v;
 }
 
+/* One TCP queue under repair: its sequence number and its bytes (peeked) into a blob. */
+static int tcp_queue(struct dump *d, int sk, int q, uint64_t ino, uint32_t len,
+		     struct json_object *o, const char *seq_key, const char *data_key)
+{
+	static char buf[8 << 20];
+	char name[64];
+	uint32_t seq = 0;
+	socklen_t l = sizeof(seq);
+	ssize_t n = 0;
+
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
+	    getsockopt(sk, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, &l))
+		return -errno;
+	js_u64(o, seq_key, seq);
+	if (!len)
+		return 0;
+	if (len > sizeof(buf))
+		return -E2BIG;
+	n = recv(sk, buf, len, MSG_PEEK | MSG_DONTWAIT);
+	if (n != (ssize_t)len)
+		return n < 0 ? -errno : -EIO;
+	snprintf(name, sizeof(name), "tcp-%llu-%s", (unsigned long long)ino, data_key);
+	js_str(o, data_key, name);
+	return image_write_blob(&d->w, name, buf, len);
+}
+
+/*
+ * An established TCP connection, both of whose ends are the application's:
+ * put under repair (so that when the application ends, it ends silently)
+ * and read: sequence numbers, both queues, window, options, timestamp.
+ */
+static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info *ti,
+			  struct json_object *o)
+{
+	struct sockaddr_storage ss;
+	struct tcp_repair_window win;
+	socklen_t l = sizeof(ss), wl = sizeof(win), tl = sizeof(uint32_t);
+	int on = 1, inq = 0, outq = 0, unsent = 0, err, sink;
+	struct stat st;
+	uint32_t ts = 0;
+	struct dump_sock *s;
+
+	if (fstat(sk, &st) || !(s = find_sock(d, st.st_ino)) || !dump_tcp_peer_inside(d, s)) {
+		pr_err("pid %d fd %d is a TCP connection to a peer outside the application: appshot "
+		       "cannot hold its traffic while it is away yet", d->vpid, fd);
+		return -ENOTSUP;
+	}
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on))) {
+		pr_perror("pid %d fd %d: cannot put its TCP connection under repair", d->vpid, fd);
+		return -errno;
+	}
+	ioctl(sk, SIOCINQ, &inq);
+	ioctl(sk, SIOCOUTQ, &outq);
+	ioctl(sk, SIOCOUTQNSD, &unsent);
+	err = tcp_queue(d, sk, TCP_RECV_QUEUE, s->ino, inq, o, "rcv_nxt", "recv") ?:
+	      tcp_queue(d, sk, TCP_SEND_QUEUE, s->ino, outq, o, "write_seq", "send");
+	if (!err && (getsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &win, &wl) ||
+		     getsockopt(sk, IPPROTO_TCP, TCP_TIMESTAMP, &ts, &tl)))
+		err = -errno;
+	if (!err && (getsockname(sk, (struct sockaddr *)&ss, &l) || (addr_json(o, "addr", "port", &ss), 0) ||
+		     (l = sizeof(ss), getpeername(sk, (struct sockaddr *)&ss, &l))))
+		err = -errno;
+	if (err) {
+		pr_err("pid %d fd %d: cannot read its TCP connection: %s", d->vpid, fd,
+		       strerror(-err));
+		sink = TCP_REPAIR_OFF;
+		setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &sink, sizeof(sink));
+		return err;
+	}
+	addr_json(o, "peer", "peer_port", &ss);
+	js_i64(o, "family", opt(sk, SOL_SOCKET, SO_DOMAIN));
+	js_i64(o, "type", SOCK_STREAM);
+	js_str(o, "state", "established");
+	js_u64(o, "inq", inq);
+	js_u64(o, "outq", outq);
+	js_u64(o, "unsent", unsent);
+	js_u64(o, "mss", ti->tcpi_snd_mss);
+	js_u64(o, "options", ti->tcpi_options);
+	js_u64(o, "snd_wscale", ti->tcpi_snd_wscale);
+	js_u64(o, "rcv_wscale", ti->tcpi_rcv_wscale);
+	js_u64(o, "timestamp", ts);
+	js_u64(o, "snd_wl1", win.snd_wl1);
+	js_u64(o, "snd_wnd", win.snd_wnd);
+	js_u64(o, "max_window", win.max_window);
+	js_u64(o, "rcv_wnd", win.rcv_wnd);
+	js_u64(o, "rcv_wup", win.rcv_wup);
+	js_bool(o, "nodelay", opt(sk, IPPROTO_TCP, TCP_NODELAY));
+	js_bool(o, "reuseaddr", opt(sk, SOL_SOCKET, SO_REUSEADDR));
+	js_bool(o, "reuseport", opt(sk, SOL_SOCKET, SO_REUSEPORT));
+	js_bool(o, "keepalive", opt(sk, SOL_SOCKET, SO_KEEPALIVE));
+	if (opt(sk, SOL_SOCKET, SO_DOMAIN) == AF_INET6)
+		js_bool(o, "v6only", opt(sk, IPPROTO_IPV6, IPV6_V6ONLY));
+	/* left running, it goes on as it was; ended, it ends silently under repair */
+	if (d->leave_running) {
+		sink = TCP_REPAIR_OFF_NO_WP;
+		setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &sink, sizeof(sink));
+	}
+	return 0;
+}
+
 /*
  * A TCP or UDP socket: its addresses and options, for a listening or bound
  * TCP socket or a UDP socket (bound, maybe connected). What it cannot keep
@@ -373,9 +513,11 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 			       "accepted: appshot cannot save them yet", d->vpid, fd, ti.tcpi_unacked);
 			return -ENOTSUP;
 		}
+		if (ti.tcpi_state == TCP_ESTABLISHED)
+			return tcp_connection(d, fd, sk, &ti, o);
 		if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != 7 /* TCP_CLOSE */) {
-			pr_err("pid %d fd %d is a TCP connection (state %u): appshot cannot save "
-			       "connections yet", d->vpid, fd, ti.tcpi_state);
+			pr_err("pid %d fd %d is a TCP connection closing (state %u): appshot cannot "
+			       "save it yet", d->vpid, fd, ti.tcpi_state);
 			return -ENOTSUP;
 		}
 		state = ti.tcpi_state == TCP_LISTEN ? "listen" : "bound";
@@ -409,19 +551,73 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 	return 0;
 }
 
+static const char *jstr_or(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* Our copy of a connection under repair, kept until the snapshot is over. */
+static int keep_repaired(struct dump *d, int sk)
+{
+	int *n = realloc(d->repaired, (d->nrepaired + 1) * sizeof(*n));
+
+	if (!n) {
+		int off = TCP_REPAIR_OFF_NO_WP;
+
+		setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+		close(sk);
+		return -ENOMEM;
+	}
+	d->repaired = n;
+	n[d->nrepaired++] = sk;
+	return 0;
+}
+
+void dump_tcp_release(struct dump *d, int undo)
+{
+	int off = TCP_REPAIR_OFF_NO_WP;
+
+	for (size_t i = 0; i < d->nrepaired; i++) {
+		if (undo)
+			setsockopt(d->repaired[i], IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+		close(d->repaired[i]);
+	}
+	free(d->repaired);
+	d->repaired = NULL;
+	d->nrepaired = 0;
+}
+
 int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
 	int pidfd = syscall(SYS_pidfd_open, pid, 0), sk, err;
+	struct dump_sock *s = NULL;
+	struct stat st;
 
-	json_object_object_add(fdo, "inet", o);
 	sk = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (sk >= 0 && fstat(sk, &st) == 0)
+		s = find_sock(d, st.st_ino);
+	if (s && s->inet) { /* another fd of it came first: the same record */
+		json_object_object_add(fdo, "inet", json_object_get(s->inet));
+		close(sk);
+		close(pidfd);
+		return 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(fdo, "inet", o);
+	if (s)
+		s->inet = json_object_get(o);
 	if (sk < 0) {
 		err = -errno;
 		pr_err("cannot look at pid %d's socket fd %d: %s", d->vpid, fd, strerror(errno));
 	} else {
 		err = inet_state(d, fd, sk, o);
-		close(sk);
+		if (!err && !strcmp(jstr_or(o, "state"), "established") && !d->leave_running)
+			err = keep_repaired(d, sk);
+		else
+			close(sk);
 	}
 	if (pidfd >= 0)
 		close(pidfd);

@@ -307,6 +307,7 @@ int do_snapshot(int argc, char **argv)
 		goto out;
 	d.w.sync = sync;
 	d.own_ipc = rec.own_ns;
+	d.leave_running = leave;
 	image_started = 1;
 
 	/* Quiesce: frozen, then every thread of every process stopped under ptrace. */
@@ -404,6 +405,7 @@ int do_snapshot(int argc, char **argv)
 	goto out;
 
 undo:
+	dump_tcp_release(&d, 1);
 	if (d.pages.fd >= 0) {
 		close(d.pages.fd);
 		d.pages.fd = -1;

@@ -427,6 +427,22 @@ static void phase(uint64_t t0, const char *what)
 	pr_debug("restore: %s by %.2f ms", what, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 }
 
+/* The bytes of a TCP connection's two queues, from their blobs. */
+static int read_tcp_queues(struct image *im, const char *dir, struct rst_inet *in)
+{
+	size_t len = 0;
+
+	if (in->inq && (!(in->recv = image_read_blob(im, in->recv_data, &len)) || len != in->inq))
+		goto bad;
+	if (in->outq && (!(in->send = image_read_blob(im, in->send_data, &len)) || len != in->outq))
+		goto bad;
+	return 0;
+bad:
+	pr_err("image %s: the queues of a TCP connection to %s port %d are missing or damaged", dir,
+	       in->peer, in->peer_port);
+	return -EBADMSG;
+}
+
 /* Every process's core record, parsed and checked; the tree planned. */
 static int read_processes(struct image *im, const char *dir, struct json_object *cores,
 			  uint64_t pages_off, uint64_t pages_len, struct rst_app *a)
@@ -466,6 +482,8 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		struct rst_unix *u = &a->shared[k]->un;
 		size_t len = 0;
 
+		if (!strcmp(a->shared[k]->kind, "inet"))
+			err = read_tcp_queues(im, dir, &a->shared[k]->in);
 		if (strcmp(a->shared[k]->kind, "unix") || !u->len)
 			continue;
 		u->bytes = image_read_blob(im, u->data, &len);

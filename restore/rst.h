@@ -91,6 +91,11 @@ struct rst_inet {
 	char addr[64], peer[64];
 	int port, peer_port;
 	int reuseaddr, reuseport, keepalive, v6only, nodelay, broadcast;
+	int established; /* a TCP connection, made again under TCP_REPAIR: */
+	uint32_t rcv_nxt, write_seq, inq, outq, unsent, mss, options, snd_wscale, rcv_wscale;
+	uint32_t timestamp, snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
+	char recv_data[64], send_data[64]; /* the blobs with its queues */
+	void *recv, *send;
 };
 
 struct rst_fd {
@@ -290,8 +295,13 @@ struct rst_ready {
 int rst_parse_unix(struct json_object *o, struct rst_fd *f);
 /* A TCP or UDP socket's record into f->in; -1 if damaged. */
 int rst_parse_inet(struct json_object *o, struct rst_fd *f);
-/* In appshot: the socket of f->in made, bound, listening or connected: its fd, or -errno. */
+/*
+ * In appshot: the socket of f->in made, bound, listening or connected (a
+ * TCP connection still under repair): its fd, or -errno.
+ */
 int rst_inet_make(const struct rst_fd *f);
+/* Once every socket is made: a TCP connection out of repair, its unsent bytes sent. */
+int rst_inet_release(const struct rst_fd *f, int fd);
 /* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
 int rst_socks_make(struct rst_app *a);
 /* After a failed restore: the socket files it made are removed. */

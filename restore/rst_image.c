@@ -531,6 +531,8 @@ void rst_free(struct rst_proc *p)
 		free(p->fds[i].ep);
 		free(p->fds[i].un.queue);
 		free(p->fds[i].un.bytes);
+		free(p->fds[i].in.recv);
+		free(p->fds[i].in.send);
 		if (p->fds[i].un.fd >= 0)
 			close(p->fds[i].un.fd);
 	}

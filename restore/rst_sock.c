@@ -322,6 +322,38 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 		return -1;
 	in->listen = !strcmp(state, "listen");
 	in->connected = !strcmp(state, "connected");
+	in->established = !strcmp(state, "established");
+	if (in->established) {
+		const struct {
+			const char *key;
+			uint32_t *v;
+		} u[] = { { "rcv_nxt", &in->rcv_nxt },	   { "write_seq", &in->write_seq },
+			  { "inq", &in->inq },		   { "outq", &in->outq },
+			  { "unsent", &in->unsent },	   { "mss", &in->mss },
+			  { "options", &in->options },	   { "snd_wscale", &in->snd_wscale },
+			  { "rcv_wscale", &in->rcv_wscale }, { "timestamp", &in->timestamp },
+			  { "snd_wl1", &in->snd_wl1 },	   { "snd_wnd", &in->snd_wnd },
+			  { "max_window", &in->max_window }, { "rcv_wnd", &in->rcv_wnd },
+			  { "rcv_wup", &in->rcv_wup } };
+
+		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+			uint64_t v;
+
+			if (jg_u64(x, u[i].key, &v) || v > UINT32_MAX)
+				return -1;
+			*u[i].v = v;
+		}
+		if (in->type != SOCK_STREAM || in->unsent > in->outq ||
+		    jg_bool(x, "nodelay", &in->nodelay) ||
+		    jg_str(x, "peer", in->peer, sizeof(in->peer)) ||
+		    jg_int(x, "peer_port", &in->peer_port) ||
+		    (in->inq && jg_str(x, "recv", in->recv_data, sizeof(in->recv_data))) ||
+		    (in->outq && jg_str(x, "send", in->send_data, sizeof(in->send_data))))
+			return -1;
+		if (in->family == AF_INET6 && jg_bool(x, "v6only", &in->v6only))
+			return -1;
+		return 0;
+	}
 	if (in->listen && jg_int(x, "backlog", &in->backlog))
 		return -1;
 	if (in->type == SOCK_STREAM && jg_bool(x, "nodelay", &in->nodelay))
@@ -354,6 +386,97 @@ static socklen_t inet_addr_of(int family, const char *ip, int port, struct socka
 	}
 }
 
+static int repair(int fd, int name, const void *v, socklen_t len, const char *what)
+{
+	if (setsockopt(fd, IPPROTO_TCP, name, v, len) == 0)
+		return 0;
+	pr_perror("restore: a TCP connection: cannot set its %s", what);
+	return -errno;
+}
+
+static int queue_seq(int fd, int q, uint32_t seq)
+{
+	return repair(fd, TCP_REPAIR_QUEUE, &q, sizeof(q), "queue") ?:
+	       repair(fd, TCP_QUEUE_SEQ, &seq, sizeof(seq), "sequence number");
+}
+
+/* bytes into the queue under repair (the receive queue, or the send queue as sent) */
+static int queue_fill(int fd, int q, const void *bytes, size_t len)
+{
+	int err = repair(fd, TCP_REPAIR_QUEUE, &q, sizeof(q), "queue");
+
+	for (size_t done = 0; !err && done < len;) {
+		ssize_t n = send(fd, (const char *)bytes + done, len - done, MSG_DONTWAIT);
+
+		if (n <= 0) {
+			pr_perror("restore: cannot put %zu bytes back into a TCP queue", len);
+			return -EIO;
+		}
+		done += n;
+	}
+	return err;
+}
+
+/* A TCP connection, under repair: sequence numbers, addresses, options, window, queues. */
+static int tcp_make(const struct rst_inet *in, int fd)
+{
+	struct sockaddr_storage ss;
+	struct tcp_repair_opt o[4];
+	struct tcp_repair_window w = { in->snd_wl1, in->snd_wnd, in->max_window, in->rcv_wnd,
+				       in->rcv_wup };
+	socklen_t len = inet_addr_of(in->family, in->peer, in->peer_port, &ss);
+	int n = 0, err;
+
+	err = queue_seq(fd, TCP_RECV_QUEUE, in->rcv_nxt - in->inq) ?:
+	      queue_seq(fd, TCP_SEND_QUEUE, in->write_seq - in->outq);
+	if (err)
+		return err;
+	if (!len || connect(fd, (struct sockaddr *)&ss, len)) {
+		err = len ? -errno : -EINVAL;
+		pr_err("restore: cannot connect a TCP connection to %s port %d again: %s", in->peer,
+		       in->peer_port, strerror(-err));
+		return err;
+	}
+	o[n++] = (struct tcp_repair_opt){ TCPOPT_MAXSEG, in->mss };
+	if (in->options & TCPI_OPT_WSCALE)
+		o[n++] = (struct tcp_repair_opt){ TCPOPT_WINDOW,
+						  in->snd_wscale | (in->rcv_wscale << 16) };
+	if (in->options & TCPI_OPT_SACK)
+		o[n++] = (struct tcp_repair_opt){ TCPOPT_SACK_PERMITTED, 0 };
+	if (in->options & TCPI_OPT_TIMESTAMPS)
+		o[n++] = (struct tcp_repair_opt){ TCPOPT_TIMESTAMP, 0 };
+	/* the window last: the kernel checks it against the sequence numbers the queues moved */
+	return repair(fd, TCP_REPAIR_OPTIONS, o, n * sizeof(o[0]), "options") ?:
+	       ((in->options & TCPI_OPT_TIMESTAMPS) ?
+			repair(fd, TCP_TIMESTAMP, &in->timestamp, sizeof(in->timestamp),
+			       "timestamp") : 0) ?:
+	       queue_fill(fd, TCP_RECV_QUEUE, in->recv, in->inq) ?:
+	       queue_fill(fd, TCP_SEND_QUEUE, in->send, in->outq - in->unsent) ?:
+	       repair(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "window");
+}
+
+int rst_inet_release(const struct rst_fd *f, int fd)
+{
+	const struct rst_inet *in = &f->in;
+	int off = TCP_REPAIR_OFF, q = TCP_NO_QUEUE, err;
+
+	if (!in->established)
+		return 0;
+	err = repair(fd, TCP_REPAIR_QUEUE, &q, sizeof(q), "queue") ?:
+	      repair(fd, TCP_REPAIR, &off, sizeof(off), "repair mode off");
+	/* what it had not sent yet goes now, as the application's own send would */
+	if (!err && in->unsent &&
+	    send(fd, (const char *)in->send + in->outq - in->unsent, in->unsent, MSG_DONTWAIT) !=
+		    (ssize_t)in->unsent) {
+		pr_perror("restore: cannot send the %u bytes a TCP connection had not sent",
+			  in->unsent);
+		err = -EIO;
+	}
+	if (!err)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ in->reuseaddr }, sizeof(int));
+	return err;
+}
+
 int rst_inet_make(const struct rst_fd *f)
 {
 	const struct rst_inet *in = &f->in;
@@ -374,6 +497,11 @@ int rst_inet_make(const struct rst_fd *f)
 	if (fd < 0) {
 		pr_perror("restore: cannot make a socket");
 		return -errno;
+	}
+	if (in->established && repair(fd, TCP_REPAIR, &(int){ TCP_REPAIR_ON }, sizeof(int),
+				      "repair mode")) {
+		close(fd);
+		return -EPERM;
 	}
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && !err; i++)
 		if (opts[i].on && setsockopt(fd, opts[i].level, opts[i].name, &(int){ 1 }, sizeof(int)))
@@ -399,6 +527,14 @@ int rst_inet_make(const struct rst_fd *f)
 		       strerror(-err));
 		close(fd);
 		return err;
+	}
+	if (in->established) {
+		err = tcp_make(in, fd);
+		if (err) {
+			close(fd);
+			return err;
+		}
+		return fd; /* SO_REUSEADDR as it was once out of repair */
 	}
 	if (in->listen && listen(fd, in->backlog)) {
 		err = -errno;

@@ -464,6 +464,11 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 			return -errno;
 		}
 	}
+	/* TCP connections out of repair once both ends of each are there */
+	for (size_t k = 0; k < a->nshared; k++)
+		if (!strcmp(a->shared[k]->kind, "inet") &&
+		    (err = rst_inet_release(a->shared[k], a->shared_fd[k])))
+			return err;
 	/* the ends no process holds: a pipe whose writers are all gone reads EOF after its bytes */
 	for (size_t i = 0; i < a->npipes; i++) {
 		struct rst_pipe *pp = &a->pipes[i];

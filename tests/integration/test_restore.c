@@ -189,6 +189,12 @@ static void test_inet_three_cycles(void **state)
 	cycle_checked(*state, NULL, 3, "rs_inet", NULL, 1);
 }
 
+static void test_tcp_connection_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_checked(*state, NULL, 3, "rs_inet", "established", 1);
+}
+
 /* The second instance of test_two_instances, ended by its teardown. */
 static void *second;
 
@@ -369,6 +375,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_inet_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
+						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),

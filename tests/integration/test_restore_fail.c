@@ -155,8 +155,8 @@ static void test_tree_mqueue_refused(void **state)
 static void test_tcp_connection_refused(void **state)
 {
 	TESTLIB_REQUIRE();
-	wl_start_stdio(*state, NULL, "rs_inet", "1", "established", NULL);
-	refused(*state, "a TCP connection");
+	wl_start_stdio(*state, NULL, "rs_inet", "1", "closing", NULL);
+	refused(*state, "a TCP connection closing");
 }
 
 static void test_bad_images(void **state)
@@ -264,9 +264,9 @@ static void test_tree_fails_half_way(void **state)
  * bytes in pipes and sockets, messages in queues are still there for it
  * (the workload checks them all after its cycle).
  */
-static void leave_running(struct wl *w, const char *workload)
+static void leave_running(struct wl *w, const char *workload, const char *arg)
 {
-	wl_start_stdio(w, NULL, workload, "1", NULL);
+	wl_start_stdio(w, NULL, workload, "1", arg, NULL);
 	wl_wait(w, 1);
 	wl_snapshot(w, "image", "--leave-running");
 	wl_go(w);
@@ -280,19 +280,25 @@ static void leave_running(struct wl *w, const char *workload)
 static void test_leave_running_pipes(void **state)
 {
 	TESTLIB_REQUIRE();
-	leave_running(*state, "rs_pipes");
+	leave_running(*state, "rs_pipes", NULL);
 }
 
 static void test_leave_running_unix(void **state)
 {
 	TESTLIB_REQUIRE();
-	leave_running(*state, "rs_unix");
+	leave_running(*state, "rs_unix", NULL);
 }
 
 static void test_leave_running_ipc(void **state)
 {
 	TESTLIB_REQUIRE();
-	leave_running(*state, "rs_ipc");
+	leave_running(*state, "rs_ipc", NULL);
+}
+
+static void test_leave_running_tcp(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_inet", "established");
 }
 
 static void test_foreground_exit_status(void **state)
@@ -330,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leave_running_pipes, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_leave_running_unix, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_leave_running_ipc, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_tcp, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_foreground_exit_status, wl_setup,

@@ -8,10 +8,13 @@
  * socket bound on 127.0.0.1 and another connected to it (SO_BROADCAST).
  * After each restore the ports and options are the same, a new connection
  * to the listener is answered, and a datagram goes from one UDP socket to
- * the other. With "established" main also keeps a TCP connection open: the
- * snapshot must refuse it and leave everything as it was.
+ * the other. With "established" main also holds both ends of a TCP
+ * connection with bytes in flight each way: after the restores each end
+ * reads what the other had sent, once, and new bytes go through. With
+ * "closing" that connection is half-closed: the snapshot must refuse it
+ * and leave everything as it was.
  *
- * usage: rs_inet [cycles [established]]
+ * usage: rs_inet [cycles [established|closing]]
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -93,7 +96,9 @@ static int dial(int port, long n, long *answer)
 int main(int argc, char **argv)
 {
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, l, l6 = -1, us, uc, port, port6 = 0, uport;
-	int established = argc > 2 && !strcmp(argv[2], "established"), conn = -1, acc = -1, status;
+	const char *mode = argc > 2 ? argv[2] : "";
+	int established = !strcmp(mode, "established") || !strcmp(mode, "closing");
+	int conn = -1, acc = -1, status;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	char buf[64];
@@ -141,6 +146,11 @@ int main(int argc, char **argv)
 		WL_CHECK(connect(conn, (struct sockaddr *)&b, sizeof(b)) == 0);
 		WL_CHECK((acc = accept(l2, NULL, NULL)) >= 0);
 		close(l2);
+		WL_CHECK(write(conn, "to the server", 13) == 13);
+		WL_CHECK(write(acc, "to the client", 13) == 13);
+		if (!strcmp(mode, "closing"))
+			WL_CHECK(shutdown(conn, SHUT_WR) == 0);
+		usleep(20000); /* on the wire and acknowledged */
 	}
 
 	for (int c = 1; c <= cycles; c++) {
@@ -165,8 +175,22 @@ int main(int argc, char **argv)
 		wl_expect(opt(l6, IPPROTO_IPV6, IPV6_V6ONLY) == 1, "IPV6_V6ONLY is off");
 	}
 	if (conn >= 0) {
-		wl_expect(write(conn, "x", 1) == 1 && read(acc, buf, 1) == 1,
-			  "the connection kept across a refused snapshot does not carry bytes");
+		memset(buf, 0, sizeof(buf));
+		wl_expect(read(acc, buf, 13) == 13 && !strcmp(buf, "to the server"),
+			  "the server end of the TCP connection read '%s'", buf);
+		memset(buf, 0, sizeof(buf));
+		wl_expect(read(conn, buf, 13) == 13 && !strcmp(buf, "to the client"),
+			  "the client end of the TCP connection read '%s'", buf);
+		if (strcmp(mode, "closing")) {
+			memset(buf, 0, sizeof(buf));
+			wl_expect(write(conn, "after", 5) == 5 && read(acc, buf, 5) == 5 &&
+					  !strcmp(buf, "after"),
+				  "the TCP connection does not carry new bytes: '%s'", buf);
+			memset(buf, 0, sizeof(buf));
+			wl_expect(write(acc, "back", 4) == 4 && read(conn, buf, 4) == 4 &&
+					  !strcmp(buf, "back"),
+				  "the TCP connection does not carry bytes back: '%s'", buf);
+		}
 		close(conn);
 		close(acc);
 	}
