@@ -74,11 +74,21 @@ $(OUTPUT)/trace.skel.h: $(OUTPUT)/trace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name trace > $@
 
+# the traffic hold (TC), loaded apart from the tracer
+$(OUTPUT)/bpf/hold.bpf.o: bpf/hold/hold.bpf.c include/hold.h $(VMLINUX_H) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/hold.skel.h: $(OUTPUT)/bpf/hold.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name hold > $@
+
 # ---- user space
 # Test diagnostics are cut to their buffers on purpose.
 $(OUTPUT)/obj/tests/%.o: CFLAGS += -Wno-format-truncation
 
-$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h restore/*.h tests/lib/*.h) $(OUTPUT)/trace.skel.h
+$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h restore/*.h tests/lib/*.h) \
+		$(OUTPUT)/trace.skel.h $(OUTPUT)/hold.skel.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

@@ -100,6 +100,13 @@ int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
 struct dump_sock *dump_sock_of(struct dump *d, const char *link);
 /* Is its peer outside the application? */
 int dump_sock_outside(struct dump *d, const struct dump_sock *s);
+#include "lib_hold.h"
+
+/*
+ * The local endpoints of the TCP and UDP sockets in a core record, added to
+ * keys; *outside set if a TCP connection's peer is outside the application.
+ */
+int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, int *outside);
 /* Is the peer of this TCP connection a socket of the application too? */
 int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s);
 /* A TCP or UDP socket's addresses and options into fdo ("inet"); refusals said. */

@@ -423,11 +423,13 @@ static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info 
 	uint32_t ts = 0;
 	struct dump_sock *s;
 
-	if (fstat(sk, &st) || !(s = find_sock(d, st.st_ino)) || !dump_tcp_peer_inside(d, s)) {
-		pr_err("pid %d fd %d is a TCP connection to a peer outside the application: appshot "
-		       "cannot hold its traffic while it is away yet", d->vpid, fd);
-		return -ENOTSUP;
+	if (fstat(sk, &st) || !(s = find_sock(d, st.st_ino))) {
+		pr_err("pid %d fd %d: its TCP connection is not among the application's sockets",
+		       d->vpid, fd);
+		return -EIO;
 	}
+	/* a peer outside sees nothing while the application is away: its traffic is held */
+	js_bool(o, "outside", !dump_tcp_peer_inside(d, s));
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on))) {
 		pr_perror("pid %d fd %d: cannot put its TCP connection under repair", d->vpid, fd);
 		return -errno;
@@ -551,6 +553,14 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 	return 0;
 }
 
+static struct json_object *jg_obj_or(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
 static const char *jstr_or(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -621,5 +631,45 @@ int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	return err;
+}
+
+/* ---- the traffic to hold while the application is away ---- */
+
+static int add_key(struct hold_key **keys, size_t *n, struct json_object *in)
+{
+	struct hold_key k = { .family = json_object_get_int(jg_obj_or(in, "family")) };
+	struct hold_key *m;
+	const char *addr = json_object_get_string(jg_obj_or(in, "addr"));
+
+	k.proto = json_object_get_int(jg_obj_or(in, "type")) == SOCK_STREAM ? HOLD_TCP : HOLD_UDP;
+	k.port = json_object_get_int(jg_obj_or(in, "port"));
+	if (!k.port || !addr || inet_pton(k.family, addr, k.addr) != 1)
+		return 0; /* not bound: nothing comes to it */
+	for (size_t i = 0; i < *n; i++)
+		if (!memcmp(&(*keys)[i], &k, sizeof(k)))
+			return 0;
+	m = realloc(*keys, (*n + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	*keys = m;
+	m[(*n)++] = k;
+	return 0;
+}
+
+int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, int *outside)
+{
+	struct json_object *fds = jg_arr(core, "fds");
+	int err = 0;
+
+	for (size_t i = 0; fds && i < json_object_array_length(fds) && !err; i++) {
+		struct json_object *in = jg_obj(json_object_array_get_idx(fds, i), "inet"), *v;
+
+		if (!in)
+			continue;
+		if (json_object_object_get_ex(in, "outside", &v) && json_object_get_boolean(v))
+			*outside = 1;
+		err = add_key(keys, n, in);
+	}
 	return err;
 }

@@ -174,6 +174,27 @@ static int check_no_ipc(struct tracer *tr, const struct app_record *rec)
 	return err;
 }
 
+/*
+ * When a TCP connection goes to a peer outside the application, every
+ * endpoint of the application is held until its restore (lib/hold.c).
+ */
+static int hold_traffic(const struct app_record *rec, struct snap_proc *procs, size_t n)
+{
+	struct hold_key *keys = NULL;
+	size_t nkeys = 0;
+	int outside = 0, err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = dump_hold_keys(procs[i].core, &keys, &nkeys, &outside);
+	if (!err && outside)
+		err = hold_add(rec->aid, keys, nkeys);
+	if (err)
+		pr_err("cannot hold the traffic of '%s' while it is away: %s", rec->name,
+		       strerror(-err));
+	free(keys);
+	return err;
+}
+
 /* Every thread of every process stopped, the cgroup frozen meanwhile. */
 static int stop_all(const char *name, struct snap_proc *procs, size_t n)
 {
@@ -372,8 +393,12 @@ int do_snapshot(int argc, char **argv)
 	} else {
 		/*
 		 * It lives in the image now. Gone when we return: its pids are
-		 * free for a restore once its parent has reaped it.
+		 * free for a restore once its parent has reaped it. Its peers
+		 * outside see nothing meanwhile: its traffic is held.
 		 */
+		err = hold_traffic(&rec, procs, npids);
+		if (err)
+			goto undo_held;
 		cgroup_kill(rec.cgroup);
 		detach_all(procs, npids);
 		if (cgroup_wait_empty(rec.cgroup, FREEZE_TIMEOUT_MS))
@@ -404,6 +429,10 @@ int do_snapshot(int argc, char **argv)
 	}
 	goto out;
 
+undo_held:
+	/* the image is whole, but the application could not be held: it runs on, the image stays */
+	if (err)
+		pr_warn("the image in %s is whole; the application was not stopped", dir);
 undo:
 	dump_tcp_release(&d, 1);
 	if (d.pages.fd >= 0) {

@@ -37,6 +37,7 @@
 #include "commands.h"
 #include "js.h"
 #include "kinfo.h"
+#include "lib_hold.h"
 #include "log.h"
 #include "names.h"
 #include "proc.h"
@@ -532,7 +533,7 @@ int do_restore(int argc, char **argv)
 	struct rst_app a = { .chan = -1 };
 	struct restore_opts o;
 	char image_name[APPSHOT_NAME_LEN];
-	uint64_t pages_off, pages_len, t0 = now_ns(CLOCK_MONOTONIC);
+	uint64_t pages_off, pages_len, image_aid, t0 = now_ns(CLOCK_MONOTONIC);
 	int err, pages_fd = -1, registered = 0, code;
 	pid_t first = -1, self_vpid;
 	__u32 level = 0;
@@ -623,6 +624,9 @@ int do_restore(int argc, char **argv)
 	phase(t0, "adopted by the tracer");
 	release(&rec, &a);
 	registered = 0;
+	/* back: the traffic held for it since its snapshot goes through again */
+	if (jg_u64(im.manifest, "aid", &image_aid) == 0)
+		hold_release(image_aid);
 	print_restored(&rec, &a, o.dir, now_ns(CLOCK_MONOTONIC) - t0, o.detach);
 	registry_close(&reg);
 	tracer_close(&tr);
@@ -645,6 +649,9 @@ out:
 				;
 		}
 		rst_socks_unbind(&a);
+		/* it is not coming back this time: its peers may learn so */
+		if (jg_u64(im.manifest, "aid", &image_aid) == 0)
+			hold_release(image_aid);
 		app_unregister(&reg, &tr, &rec);
 		app_tracer_release(&tr);
 		pr_info("restore from %s failed: nothing of it is left", o.dir);

@@ -126,11 +126,22 @@ static int bind_name(struct rst_fd *f)
 	struct sockaddr_un a;
 	socklen_t len = addr_of(f, &a);
 	struct stat st;
+	int bound = 0;
 
-	if (a.sun_path[0] && lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    !in_use(&a, len, f->un.type))
-		unlink(a.sun_path);
-	if (bind(f->un.fd, (struct sockaddr *)&a, len)) {
+	/*
+	 * The application's old socket may still be letting go of its name
+	 * (its processes were killed a moment ago): a short while is given.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		if (a.sun_path[0] && lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    !in_use(&a, len, f->un.type))
+			unlink(a.sun_path);
+		bound = bind(f->un.fd, (struct sockaddr *)&a, len) == 0;
+		if (bound || errno != EADDRINUSE)
+			break;
+		usleep(20000);
+	}
+	if (!bound) {
 		pr_perror("restore: cannot bind a unix socket to %s%.*s", a.sun_path[0] ? "" : "@",
 			  f->un.namelen - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
 		return -errno;
@@ -498,11 +509,6 @@ int rst_inet_make(const struct rst_fd *f)
 		pr_perror("restore: cannot make a socket");
 		return -errno;
 	}
-	if (in->established && repair(fd, TCP_REPAIR, &(int){ TCP_REPAIR_ON }, sizeof(int),
-				      "repair mode")) {
-		close(fd);
-		return -EPERM;
-	}
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && !err; i++)
 		if (opts[i].on && setsockopt(fd, opts[i].level, opts[i].name, &(int){ 1 }, sizeof(int)))
 			err = -errno;
@@ -518,8 +524,17 @@ int rst_inet_make(const struct rst_fd *f)
 	/*
 	 * Connections the application's old sockets left in TIME_WAIT must not
 	 * keep the port: SO_REUSEADDR for the bind, then as it was (as CRIU).
+	 * A connection goes under repair instead (after its options: repair
+	 * lets it share its port with its listener, SO_REUSEADDR would undo it).
 	 */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	if (in->established) {
+		if (repair(fd, TCP_REPAIR, &(int){ TCP_REPAIR_ON }, sizeof(int), "repair mode")) {
+			close(fd);
+			return -EPERM;
+		}
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	}
 	len = inet_addr_of(in->family, in->addr, in->port, &ss);
 	if (!len || (in->port && bind(fd, (struct sockaddr *)&ss, len))) {
 		err = len ? -errno : -EINVAL;

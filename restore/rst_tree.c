@@ -382,6 +382,26 @@ static int highest_fd(void)
 	return top;
 }
 
+/*
+ * TCP and UDP sockets, listeners and bound ones first: a connection's port
+ * may be its listener's, which must have it before the connection is bound
+ * to it under repair. Kept in un.fd until the slots take them.
+ */
+static int make_inet(struct rst_app *a)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < a->nshared; k++) {
+			struct rst_fd *f = a->shared[k];
+
+			if (strcmp(f->kind, "inet") || f->in.established != pass)
+				continue;
+			f->un.fd = rst_inet_make(f);
+			if (f->un.fd < 0)
+				return f->un.fd;
+		}
+	return 0;
+}
+
 int rst_tree_open(struct rst_app *a, int pages_fd)
 {
 	char why[512];
@@ -405,7 +425,7 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		return -ENOMEM;
 	for (size_t k = 0; k < a->nshared; k++)
 		a->shared_fd[k] = -1;
-	err = rst_socks_make(a);
+	err = rst_socks_make(a) ?: make_inet(a);
 	if (err)
 		return err;
 	for (size_t k = 0; k < a->nshared; k++) {
@@ -414,12 +434,8 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		int fd;
 
 		if (!strcmp(f->kind, "unix") || !strcmp(f->kind, "inet")) {
-			if (!strcmp(f->kind, "unix")) {
-				fd = f->un.fd;
-				f->un.fd = -1;
-			} else if ((fd = rst_inet_make(f)) < 0) {
-				return fd;
-			}
+			fd = f->un.fd; /* made above: unix by rst_socks_make, inet by make_inet */
+			f->un.fd = -1;
 			a->shared_fd[k] = fd;
 			/* O_NONBLOCK and such belong to the socket's one open file */
 			if (fcntl(fd, F_SETFL, f->flags)) {

@@ -50,6 +50,8 @@ snapshot() {
 	ls -A "$STATE_DIR/apps" 2>/dev/null
 	ls -A /sys/fs/cgroup/unified/appshot /sys/fs/cgroup/appshot 2>/dev/null | grep -v '^cgroup\.\|\.\(pressure\|stat\|local\)$'
 	[ -e /sys/fs/bpf/appshot ] && echo pins
+	[ -e /sys/fs/bpf/appshot-hold ] && echo held traffic
+	tc filter show dev lo ingress 2>/dev/null | grep -q hold_ingress && echo hold filter on lo
 	ls -d /tmp/appshot-* 2>/dev/null | grep -vxF "$STATE_DIR"
 }
 before=$(snapshot)

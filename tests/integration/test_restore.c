@@ -4,14 +4,18 @@
  * its state, is snapshotted and restored (once or several times in a row),
  * then checks its state itself and reports (tests/workloads/rs_*.c).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "appcheck.h"
 #include "testlib.h"
@@ -193,6 +197,98 @@ static void test_tcp_connection_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
 	cycle_checked(*state, NULL, 3, "rs_inet", "established", 1);
+}
+
+#define CLIENTS 3
+
+/* Read exactly want from fd (a client of ours), or say why not. */
+static int read_exactly(int fd, const char *want, char *why, size_t len)
+{
+	char buf[256];
+	size_t got = 0, n = strlen(want);
+
+	while (got < n) {
+		ssize_t k = read(fd, buf + got, n - got);
+
+		if (k <= 0) {
+			snprintf(why, len, "after '%.*s': %s", (int)got, buf,
+				 k < 0 ? strerror(errno) : "the end of the connection");
+			return -1;
+		}
+		got += k;
+	}
+	if (memcmp(buf, want, n)) {
+		snprintf(why, len, "'%.*s', not '%s'", (int)n, buf, want);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An echo server with clients outside the application (ours): at each of
+ * three cycles each client has bytes in flight when the snapshot is taken
+ * and sends more while the application is away (its traffic held); after
+ * the restore every client reads all of them echoed, once and in order,
+ * and no connection was reset.
+ */
+static void test_tcp_clients_outside(void **state)
+{
+	struct wl *w = *state;
+	struct timeval tv = { .tv_sec = 15 };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int cl[CLIENTS], cycles = 3;
+	char msg[64], why[512], image[32];
+
+	TESTLIB_REQUIRE();
+	if (getenv("APPSHOT_MAX_CYCLES") && atoi(getenv("APPSHOT_MAX_CYCLES")) > 0 &&
+	    cycles > atoi(getenv("APPSHOT_MAX_CYCLES")))
+		cycles = atoi(getenv("APPSHOT_MAX_CYCLES"));
+	snprintf(msg, sizeof(msg), "%d", cycles);
+	wl_start_stdio(w, NULL, "rs_echo", msg, NULL);
+	wl_wait(w, 1);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(jint(w->cp, "port"));
+	for (int i = 0; i < CLIENTS; i++) {
+		cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(cl[i] >= 0);
+		setsockopt(cl[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		assert_int_equal(connect(cl[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		snprintf(msg, sizeof(msg), "hello %d;", i);
+		assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+		if (read_exactly(cl[i], msg, why, sizeof(why)))
+			fail_msg("client %d before any snapshot: %s", i, why);
+	}
+	for (int c = 1; c <= cycles; c++) {
+		if (c > 1)
+			wl_wait(w, c);
+		for (int i = 0; i < CLIENTS; i++) {
+			snprintf(msg, sizeof(msg), "%d-%d in flight;", c, i);
+			assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+		}
+		snprintf(image, sizeof(image), "image-%d", c);
+		wl_snapshot(w, image, NULL);
+		for (int i = 0; i < CLIENTS; i++) {
+			snprintf(msg, sizeof(msg), "%d-%d while away;", c, i);
+			assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+		}
+		wl_restore(w, image, NULL);
+		/* the server (a child) echoes on; main waits at its checkpoint till we are done */
+		for (int i = 0; i < CLIENTS; i++) {
+			char want[128];
+
+			snprintf(want, sizeof(want), "%d-%d in flight;%d-%d while away;", c, i, c, i);
+			if (read_exactly(cl[i], want, why, sizeof(why)))
+				fail_msg("client %d after restore %d: %s", i, c, why);
+		}
+		wl_go(w);
+	}
+	wl_wait(w, cycles + 1);
+	for (int i = 0; i < CLIENTS; i++)
+		close(cl[i]);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the echo server found its state changed");
+	}
 }
 
 /* The second instance of test_two_instances, ended by its teardown. */
@@ -377,6 +473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inet_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
 						wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),

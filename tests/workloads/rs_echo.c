@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Restore workload: an echo server for clients outside the application.
+ * main listens on 127.0.0.1 (a port of the kernel's choosing, in its
+ * reports) and a child echoes whatever its clients send; the clients are
+ * the test's own, which carry on across the snapshots and restores.
+ *
+ * usage: rs_echo [cycles]
+ */
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include "wl.h"
+
+#define MAXC 16
+
+static void __attribute__((noreturn)) serve(int l)
+{
+	struct pollfd p[MAXC + 1] = { { .fd = l, .events = POLLIN } };
+	char buf[4096];
+	int n = 1;
+
+	for (;;) {
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(2);
+		}
+		if ((p[0].revents & POLLIN) && n <= MAXC) {
+			int c = accept(l, NULL, NULL);
+
+			if (c >= 0)
+				p[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
+		}
+		for (int i = 1; i < n; i++) {
+			ssize_t k;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			k = read(p[i].fd, buf, sizeof(buf));
+			if (k <= 0 || write(p[i].fd, buf, k) != k) {
+				close(p[i].fd);
+				p[i--] = p[--n];
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, l, status;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	pid_t server;
+
+	wl_init();
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	WL_CHECK((l = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	WL_CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 16) == 0);
+	WL_CHECK(getsockname(l, (struct sockaddr *)&a, &len) == 0);
+	server = fork();
+	WL_CHECK(server >= 0);
+	if (server == 0)
+		serve(l);
+	for (int c = 1; c <= cycles; c++)
+		wl_checkpoint("{\"cp\":%d,\"pid\":%d,\"port\":%d}", c, (int)getpid(),
+			      ntohs(a.sin_port));
+	WL_CHECK(kill(server, SIGTERM) == 0);
+	WL_CHECK(waitpid(server, &status, 0) == server);
+	wl_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "the server ended %#x",
+		  status);
+	return wl_result(cycles + 1);
+}
