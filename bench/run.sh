@@ -22,7 +22,7 @@ TAG=bench-$$
 TMP=$(mktemp -d /tmp/appshot-bench.XXXXXX)
 
 cleanup() {
-	for a in "$TAG-other" "$TAG-burst" "$TAG-keep" "$TAG-chain" "$TAG-chain-2" \
+	for a in "$TAG-other" "$TAG-burst" "$TAG-keep" "$TAG-chain" "$TAG-chain-2" "$TAG-echo" \
 		"$TAG-mem-"{small,4threads,64MiB,256MiB,1GiB}; do
 		"$B/appshot-trace" detach --aid "$a" --kill >/dev/null 2>&1 || true
 	done
@@ -199,4 +199,30 @@ awk -v s="$(med "${cs[@]}")" -v r="$(med "${cr[@]}")" -v pss="$pss" -v shm="$shm
 	printf "  restore              %7.1f ms, %5.1f ms per process\n", r / 1e3, r / 8e3
 	printf "  two instances at once: %.1f MiB in their processes (proportional set size)\n", pss / 1024
 	printf "  and %.1f MiB in their SysV segments (each instance has its own)\n", shm / 1048576 }'
+
+echo
+echo "== TCP: the longest a client outside waits for an echo across a snapshot and restore"
+echo "   (from the freeze to its first byte back, its retransmissions included; ms)"
+for conns in 1 100; do
+	srv=$TAG-echo
+	"$B/appshot" run -d --aid "$srv" -- "$L/bench_echo" server >"$TMP/echo.out" 2>/dev/null </dev/null
+	for _ in $(seq 200); do grep -q port "$TMP/echo.out" && break; sleep 0.05; done
+	port=$(sed -n 's/^port //p' "$TMP/echo.out")
+	"$L/bench_echo" client "$port" "$conns" >"$TMP/client.out" 2>/dev/null &
+	client=$!
+	for _ in $(seq 200); do grep -q connected "$TMP/client.out" && break; sleep 0.05; done
+	sleep 0.3
+	rm -rf "$TMP/echo-img"
+	t=$(ms)
+	"$B/appshot" snapshot "$srv" --no-sync -D "$TMP/echo-img" >/dev/null
+	"$B/appshot" restore -d -D "$TMP/echo-img" >/dev/null </dev/null
+	t=$(( ($(ms) - t) / 1000000 ))
+	sleep 2
+	kill -USR1 "$client"
+	wait "$client" || true
+	read -r longest pings < <(tail -1 "$TMP/client.out")
+	printf '  %3d connections: %8s ms without an answer (snapshot + restore took %d ms; %s pings)\n' \
+		"$conns" "$longest" "$t" "$pings"
+	"$B/appshot-trace" detach --aid "$srv" --kill >/dev/null
+done
 "$B/appshot-trace" detach --aid "$TAG-keep" --kill >/dev/null
