@@ -52,6 +52,7 @@ snapshot() {
 	[ -e /sys/fs/bpf/appshot ] && echo pins
 	[ -e /sys/fs/bpf/appshot-hold ] && echo held traffic
 	tc filter show dev lo ingress 2>/dev/null | grep -q hold_ingress && echo hold filter on lo
+	ip netns list 2>/dev/null | grep appshot
 	ls -d /tmp/appshot-* 2>/dev/null | grep -vxF "$STATE_DIR"
 }
 before=$(snapshot)

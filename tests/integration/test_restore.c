@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,14 @@ static int tracer_knows(void *arg)
 	return ret;
 }
 
+/* Under software emulation (make vmtest: APPSHOT_MAX_CYCLES=1) one cycle tells enough. */
+static int max_cycles(int cycles)
+{
+	const char *max = getenv("APPSHOT_MAX_CYCLES");
+
+	return max && atoi(max) > 0 && cycles > atoi(max) ? atoi(max) : cycles;
+}
+
 /*
  * Start the workload under appshot run [run_extra], then at each of its
  * cycles snapshot and restore it (and with check_tracer, see that the
@@ -57,13 +66,10 @@ static int tracer_knows(void *arg)
 static void cycle_checked(struct wl *w, const char *run_extra, int cycles, const char *workload,
 			  const char *arg, int check_tracer)
 {
-	const char *max = getenv("APPSHOT_MAX_CYCLES");
 	char n[16], image[32];
 	struct known k = { .w = w };
 
-	/* under software emulation (make vmtest) one cycle tells enough */
-	if (max && atoi(max) > 0 && cycles > atoi(max))
-		cycles = atoi(max);
+	cycles = max_cycles(cycles);
 	snprintf(n, sizeof(n), "%d", cycles);
 	wl_start_stdio(w, run_extra, workload, n, arg, NULL);
 	for (int i = 1; i <= cycles; i++) {
@@ -240,9 +246,7 @@ static void test_tcp_clients_outside(void **state)
 	char msg[64], why[512], image[32];
 
 	TESTLIB_REQUIRE();
-	if (getenv("APPSHOT_MAX_CYCLES") && atoi(getenv("APPSHOT_MAX_CYCLES")) > 0 &&
-	    cycles > atoi(getenv("APPSHOT_MAX_CYCLES")))
-		cycles = atoi(getenv("APPSHOT_MAX_CYCLES"));
+	cycles = max_cycles(cycles);
 	snprintf(msg, sizeof(msg), "%d", cycles);
 	wl_start_stdio(w, NULL, "rs_echo", msg, NULL);
 	wl_wait(w, 1);
@@ -289,6 +293,121 @@ static void test_tcp_clients_outside(void **state)
 		wl_dump_log(w);
 		fail_msg("the echo server found its state changed");
 	}
+}
+
+/*
+ * A client inside the application of a server outside it (ours, at addr):
+ * while it is away the server sends; after each restore the client reads
+ * it, asks, and gets its answer.
+ */
+/* A listener of ours on addr, port of the kernel's choosing. */
+static int listen_on(const char *addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(l >= 0);
+	assert_int_equal(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	return l;
+}
+
+static void client_inside(struct wl *w, int l, const char *addr, int cycles)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 15 };
+	socklen_t len = sizeof(a);
+	char n[16], port[16], msg[64], why[512], image[32];
+	int s;
+
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	snprintf(n, sizeof(n), "%d", cycles);
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	wl_start_stdio(w, NULL, "rs_client", n, addr, port, NULL);
+	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	close(l);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int c = 1; c <= cycles; c++) {
+		wl_wait(w, c);
+		snprintf(image, sizeof(image), "image-%d", c);
+		wl_snapshot(w, image, NULL);
+		snprintf(msg, sizeof(msg), "away %d;", c);
+		assert_int_equal(write(s, msg, strlen(msg)), (ssize_t)strlen(msg));
+		wl_restore(w, image, NULL);
+		wl_go(w);
+		snprintf(msg, sizeof(msg), "ask %d;", c);
+		if (read_exactly(s, msg, why, sizeof(why)))
+			fail_msg("after restore %d the client did not ask: %s", c, why);
+		snprintf(msg, sizeof(msg), "answer %d;", c);
+		assert_int_equal(write(s, msg, strlen(msg)), (ssize_t)strlen(msg));
+	}
+	wl_wait(w, cycles + 1);
+	close(s);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the client found its connection changed");
+	}
+}
+
+static void test_tcp_client_inside(void **state)
+{
+	TESTLIB_REQUIRE();
+	client_inside(*state, listen_on("127.0.0.1"), "127.0.0.1", max_cycles(3));
+}
+
+/*
+ * A test host: a network namespace of its own joined to ours by a veth
+ * pair, 10.199.N.1 on our side and 10.199.N.2 on its; removed by the
+ * teardown.
+ */
+static char host_ns[32], host_if[16];
+
+static int host_teardown(void **state)
+{
+	char cmd[128];
+
+	if (host_ns[0]) {
+		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip link del %s 2>/dev/null",
+			 host_ns, host_if);
+		if (system(cmd)) {
+			/* the veth goes with the namespace: its deletion may find nothing */
+		}
+		host_ns[0] = 0;
+	}
+	return wl_teardown(state);
+}
+
+static void test_tcp_client_of_another_host(void **state)
+{
+	char cmd[512], ours[32], theirs[32], path[64];
+	int n = getpid() % 250 + 1, me, ns, l;
+
+	TESTLIB_REQUIRE();
+	snprintf(host_ns, sizeof(host_ns), "appshot-t-%d", (int)getpid());
+	snprintf(host_if, sizeof(host_if), "ash%d", (int)getpid() % 100000);
+	snprintf(ours, sizeof(ours), "10.199.%d.1", n);
+	snprintf(theirs, sizeof(theirs), "10.199.%d.2", n);
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns add %1$s && ip link add %2$s type veth peer name eth0 netns %1$s && "
+		 "ip addr add %3$s/24 dev %2$s && ip link set %2$s up && "
+		 "ip -n %1$s addr add %4$s/24 dev eth0 && ip -n %1$s link set eth0 up && "
+		 "ip -n %1$s link set lo up",
+		 host_ns, host_if, ours, theirs);
+	if (system(cmd))
+		fail_msg("cannot make the test host: %s", cmd);
+	/* our server's socket is made in the other host's namespace, and stays there */
+	snprintf(path, sizeof(path), "/var/run/netns/%s", host_ns);
+	me = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(me >= 0 && ns >= 0);
+	assert_int_equal(setns(ns, CLONE_NEWNET), 0);
+	l = listen_on(theirs);
+	assert_int_equal(setns(me, CLONE_NEWNET), 0);
+	close(me);
+	close(ns);
+	client_inside(*state, l, theirs, max_cycles(3));
 }
 
 /* The second instance of test_two_instances, ended by its teardown. */
@@ -474,6 +593,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_client_inside, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_client_of_another_host, wl_setup,
+						host_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_credentials, wl_setup, wl_teardown),
