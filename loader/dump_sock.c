@@ -204,7 +204,10 @@ int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n)
 		err = diag_unix(d);
 		scan_tcp(d);
 	}
-	if (err)
+	if (err == -ENOENT)
+		pr_err("cannot list the sockets of the application: this kernel has no sock_diag "
+		       "for unix sockets (the unix_diag module)");
+	else if (err)
 		pr_err("cannot list the sockets of the application: %s", strerror(-err));
 	return err;
 }

@@ -56,7 +56,7 @@ if [ -n "$MODULES" ]; then
 		for d in ${line#*:}; do resolve "$(basename "${d%%.ko*}")"; done
 		echo "$1"
 	}
-	for m in $(for m in virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf; do resolve $m; done | awk '!seen[$0]++'); do
+	for m in $(for m in virtio_pci 9pnet_virtio 9p veth sch_ingress cls_bpf unix_diag; do resolve $m; done | awk '!seen[$0]++'); do
 		f=$(find "$MODULES" -name "$m.ko*" | head -1)
 		case "$f" in
 		*.xz) xz -dc "$f" > "$init/lib/modules/$m.ko" ;;

@@ -263,12 +263,14 @@ int main(int argc, char **argv)
 
 		WL_CHECK(mid >= 0);
 		if (mid == 0) {
-			WL_CHECK(setsid() == getpid());
+			pid_t self = getpid();
+
+			WL_CHECK(setsid() == self);
 			if (fork() == 0) {
 				struct self me;
 
-				for (int i = 0; i < 5000 && getppid() == mid; i++)
-					usleep(1000); /* until mid is gone */
+				for (int i = 0; i < 5000 && getppid() == self; i++)
+					usleep(1000); /* until mid is gone: init is the parent then */
 				become(&me, "tree-d");
 				dpage->pid = getpid();
 				child_end(&me, -1);
