@@ -6,7 +6,8 @@
 # runs another bzImage (with virtio-pci and 9p built in, or MODULES=its
 # lib/modules/VERSION). The guest sees the host's root read-only over 9p
 # and runs tests/run.sh on it; VMTEST_TESTS picks some tests (names as
-# tests/run.sh takes them). TCG, or KVM with APPSHOT_VM_KVM=1.
+# tests/run.sh takes them), VMTEST_FILTER some tests within them (APPSHOT_TEST,
+# a cmocka pattern). TCG, or KVM with APPSHOT_VM_KVM=1.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -73,12 +74,13 @@ fi
 accel=tcg
 [ "${APPSHOT_VM_KVM:-0}" = 1 ] && accel=kvm
 tests=$(echo ${VMTEST_TESTS:-} | tr ' ' ,)
+filter=${VMTEST_FILTER:-}
 echo "vmtest: booting $(basename "$KERNEL") ($accel), $LIMIT s at most"
 log=$VM/console.log
 set +e
 timeout --kill-after=10 "$LIMIT" qemu-system-x86_64 -machine q35,accel=$accel -cpu max \
 	-m 3072 -smp 2 -nographic -no-reboot -kernel "$KERNEL" -initrd "$VM/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 appshot.dir=$PWD appshot.tests=$tests" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 appshot.dir=$PWD appshot.tests=$tests appshot.filter=$filter" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	< /dev/null > "$log" 2>&1
 rc=$?
