@@ -8,6 +8,8 @@
 #define HOLD_INET6 10 /* AF_INET6 */
 #define HOLD_TCP 6
 #define HOLD_UDP 17
+/* the mark (SO_MARK) of packets the restore sends an application itself: never held */
+#define HOLD_PASS_MARK 0xa5500001u
 
 /* A local address and port (host order) of TCP or UDP; an address of zeroes is any. */
 struct hold_key {

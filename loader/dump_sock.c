@@ -487,15 +487,99 @@ static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info 
 }
 
 /*
+ * The datagrams waiting on a UDP socket, peeked in order from offset 0
+ * (SO_PEEK_OFF, as for unix sockets: nothing is taken), each with its
+ * sender and the address it was sent to (IP_PKTINFO, on for the while):
+ * their bytes in one blob, the restore sends them again from there.
+ */
+#define UDP_QUEUED_MAX 65536 /* datagrams: more than any receive buffer holds */
+
+static int udp_queue(struct dump *d, int fd, int sk, struct json_object *o)
+{
+	static char dg[65536];
+	int family = opt(sk, SOL_SOCKET, SO_DOMAIN), off = -1, info = 0, err = 0;
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int name = family == AF_INET ? IP_PKTINFO : IPV6_RECVPKTINFO;
+	socklen_t l = sizeof(off);
+	struct json_object *q = json_object_new_array();
+	char *bytes = NULL, blob[64];
+	size_t total = 0;
+	struct stat st;
+
+	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, &l);
+	info = opt(sk, level, name);
+	if (fstat(sk, &st) || setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int)) ||
+	    setsockopt(sk, level, name, &(int){ 1 }, sizeof(int))) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < UDP_QUEUED_MAX; i++) {
+		struct sockaddr_storage from = { 0 }, to = { .ss_family = family };
+		char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct iovec iov = { dg, sizeof(dg) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct json_object *e;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT);
+		char *m;
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				err = -errno;
+			break;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				memcpy(&((struct sockaddr_in *)&to)->sin_addr,
+				       &((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr,
+				       sizeof(struct in_addr));
+			else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO)
+				memcpy(&((struct sockaddr_in6 *)&to)->sin6_addr,
+				       &((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_addr,
+				       sizeof(struct in6_addr));
+		}
+		if (!(m = realloc(bytes, total + n + 1))) {
+			err = -ENOMEM;
+			break;
+		}
+		bytes = m;
+		memcpy(bytes + total, dg, n);
+		total += n;
+		e = json_object_new_object();
+		addr_json(e, "from", "from_port", &from);
+		addr_json(e, "to", "to_port", &to);
+		json_object_object_del(e, "to_port");
+		js_u64(e, "len", n);
+		json_object_array_add(q, e);
+	}
+out:
+	setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
+	setsockopt(sk, level, name, &info, sizeof(info));
+	if (!err && json_object_array_length(q)) {
+		snprintf(blob, sizeof(blob), "udp-%llu", (unsigned long long)st.st_ino);
+		js_str(o, "queue_data", blob);
+		json_object_object_add(o, "queue", q);
+		q = NULL;
+		err = image_write_blob(&d->w, blob, bytes, total);
+	}
+	if (err)
+		pr_err("pid %d fd %d: cannot read the datagrams waiting on its UDP socket: %s",
+		       d->vpid, fd, strerror(-err));
+	json_object_put(q);
+	free(bytes);
+	return err;
+}
+
+/*
  * A TCP or UDP socket: its addresses and options, for a listening or bound
  * TCP socket or a UDP socket (bound, maybe connected). What it cannot keep
- * yet is refused, named: a TCP connection (its sequence numbers and queues
- * need TCP_REPAIR), connections not yet accepted, datagrams waiting.
+ * yet is refused, named: connections not yet accepted, closing ones.
  */
 static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 {
 	int family = opt(sk, SOL_SOCKET, SO_DOMAIN), type = opt(sk, SOL_SOCKET, SO_TYPE);
-	int proto = opt(sk, SOL_SOCKET, SO_PROTOCOL), queued = 0;
+	int proto = opt(sk, SOL_SOCKET, SO_PROTOCOL);
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof(ss);
 	struct tcp_info ti;
@@ -529,12 +613,10 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 		js_i64(o, "backlog", ti.tcpi_state == TCP_LISTEN ? (int)ti.tcpi_sacked : 0);
 		js_bool(o, "nodelay", opt(sk, IPPROTO_TCP, TCP_NODELAY));
 	} else {
-		ioctl(sk, FIONREAD, &queued);
-		if (queued) {
-			pr_err("pid %d fd %d is a UDP socket with datagrams waiting: appshot cannot "
-			       "save them yet", d->vpid, fd);
-			return -ENOTSUP;
-		}
+		int err = udp_queue(d, fd, sk, o);
+
+		if (err)
+			return err;
 		state = getpeername(sk, (struct sockaddr *)&ss, &l) == 0 ? "connected" : "bound";
 		if (!strcmp(state, "connected"))
 			addr_json(o, "peer", "peer_port", &ss);
@@ -671,6 +753,10 @@ int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, 
 		if (!in)
 			continue;
 		if (json_object_object_get_ex(in, "outside", &v) && json_object_get_boolean(v))
+			*outside = 1;
+		/* a bound UDP socket's peers may be anywhere: no port-unreachable for them */
+		if (json_object_get_int(jg_obj_or(in, "type")) == SOCK_DGRAM &&
+		    json_object_get_int(jg_obj_or(in, "port")))
 			*outside = 1;
 		err = add_key(keys, n, in);
 	}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
@@ -163,6 +164,38 @@ static struct json_object *model_vma(struct json_object *v, uint64_t *saved_tota
 	return m;
 }
 
+/* A TCP or UDP socket in one line: "tcp 127.0.0.1:80 -> 10.0.0.2:4000 established, ..." */
+static void model_inet(struct json_object *m, struct json_object *in)
+{
+	struct json_object *q = in ? jg_arr(in, "queue") : NULL;
+	const char *state = in ? gets(in, "state") : "";
+	char line[512];
+	int n;
+
+	if (!in)
+		return;
+	n = snprintf(line, sizeof(line), "%s %s:%" PRId64,
+		     geti(in, "type") == SOCK_STREAM ? "tcp" : "udp", gets(in, "addr"),
+		     geti(in, "port"));
+	if (*gets(in, "peer"))
+		n += snprintf(line + n, sizeof(line) - n, " -> %s:%" PRId64, gets(in, "peer"),
+			      geti(in, "peer_port"));
+	n += snprintf(line + n, sizeof(line) - n, " %s", state);
+	if (!strcmp(state, "established"))
+		n += snprintf(line + n, sizeof(line) - n, ", %" PRIu64 " bytes to read, %" PRIu64
+			      " to send%s", getu(in, "inq"), getu(in, "outq"),
+			      flag(in, "outside") ? ", peer outside" : "");
+	if (q) {
+		uint64_t bytes = 0;
+
+		for (size_t i = 0; i < json_object_array_length(q); i++)
+			bytes += getu(json_object_array_get_idx(q, i), "len");
+		snprintf(line + n, sizeof(line) - n, ", %zu datagrams waiting (%" PRIu64 " bytes)",
+			 json_object_array_length(q), bytes);
+	}
+	js_str(m, "socket", line);
+}
+
 static struct json_object *model_fd(struct json_object *f)
 {
 	struct json_object *m = json_object_new_object(), *same;
@@ -185,6 +218,7 @@ static struct json_object *model_fd(struct json_object *f)
 		js_i64(m, "pipe_bytes", geti(f, "pipe_bytes"));
 		js_i64(m, "pipe_size", geti(f, "pipe_size"));
 	}
+	model_inet(m, jg_obj(f, "inet"));
 	return m;
 }
 
@@ -422,6 +456,8 @@ static void print_process(struct json_object *p)
 		if (json_object_object_get_ex(f, "pipe_bytes", NULL))
 			printf(", %" PRId64 " of %" PRId64 " bytes in it", geti(f, "pipe_bytes"),
 			       geti(f, "pipe_size"));
+		if (*gets(f, "socket"))
+			printf(": %s", gets(f, "socket"));
 		printf("\n");
 	}
 	a = jg_arr(sig, "actions");

@@ -175,8 +175,9 @@ static int check_no_ipc(struct tracer *tr, const struct app_record *rec)
 }
 
 /*
- * When a TCP connection goes to a peer outside the application, every
- * endpoint of the application is held until its restore (lib/hold.c).
+ * When a TCP connection goes to a peer outside the application, or a UDP
+ * socket is bound (its peers may be anywhere), every endpoint of the
+ * application is held until its restore (lib/hold.c).
  */
 static int hold_traffic(const struct app_record *rec, struct snap_proc *procs, size_t n)
 {

@@ -428,8 +428,8 @@ static void phase(uint64_t t0, const char *what)
 	pr_debug("restore: %s by %.2f ms", what, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 }
 
-/* The bytes of a TCP connection's two queues, from their blobs. */
-static int read_tcp_queues(struct image *im, const char *dir, struct rst_inet *in)
+/* The bytes of a TCP connection's two queues, or of a UDP socket's datagrams, from their blobs. */
+static int read_inet_queues(struct image *im, const char *dir, struct rst_inet *in)
 {
 	size_t len = 0;
 
@@ -439,8 +439,8 @@ static int read_tcp_queues(struct image *im, const char *dir, struct rst_inet *i
 		goto bad;
 	return 0;
 bad:
-	pr_err("image %s: the queues of a TCP connection to %s port %d are missing or damaged", dir,
-	       in->peer, in->peer_port);
+	pr_err("image %s: the queues of a socket of %s port %d are missing or damaged", dir,
+	       in->addr, in->port);
 	return -EBADMSG;
 }
 
@@ -484,7 +484,7 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		size_t len = 0;
 
 		if (!strcmp(a->shared[k]->kind, "inet"))
-			err = read_tcp_queues(im, dir, &a->shared[k]->in);
+			err = read_inet_queues(im, dir, &a->shared[k]->in);
 		if (strcmp(a->shared[k]->kind, "unix") || !u->len)
 			continue;
 		u->bytes = image_read_blob(im, u->data, &len);

@@ -86,6 +86,12 @@ struct rst_unix {
 };
 
 /* A TCP listener or bound socket, or a UDP socket. */
+struct rst_dgram {
+	char from[64], to[64];
+	int from_port;
+	uint32_t len;
+};
+
 struct rst_inet {
 	int family, type, listen, connected, backlog;
 	char addr[64], peer[64];
@@ -96,6 +102,8 @@ struct rst_inet {
 	uint32_t timestamp, snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
 	char recv_data[64], send_data[64]; /* the blobs with its queues */
 	void *recv, *send;
+	struct rst_dgram *dgrams; /* UDP: the datagrams waiting, their bytes in recv (inq) */
+	size_t ndgrams;
 };
 
 struct rst_fd {

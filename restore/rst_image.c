@@ -533,6 +533,7 @@ void rst_free(struct rst_proc *p)
 		free(p->fds[i].un.bytes);
 		free(p->fds[i].in.recv);
 		free(p->fds[i].in.send);
+		free(p->fds[i].in.dgrams);
 		if (p->fds[i].un.fd >= 0)
 			close(p->fds[i].un.fd);
 	}

@@ -26,8 +26,14 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <linux/types.h>
 #include <json-c/json.h>
+
+#include "hold.h"
 
 #include "js.h"
 #include "log.h"
@@ -317,6 +323,38 @@ int rst_socks_make(struct rst_app *a)
 
 /* ---- TCP and UDP ---- */
 
+/* The datagrams a UDP socket had waiting: sender, address sent to, length. */
+static int parse_dgrams(struct json_object *x, struct rst_inet *in)
+{
+	struct json_object *q = jg_arr(x, "queue");
+	size_t n = q ? json_object_array_length(q) : 0;
+	uint64_t total = 0;
+
+	if (!n)
+		return 0;
+	if (jg_str(x, "queue_data", in->recv_data, sizeof(in->recv_data)) ||
+	    !(in->dgrams = calloc(n, sizeof(*in->dgrams))))
+		return -1;
+	in->ndgrams = n;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(q, i);
+		struct rst_dgram *g = &in->dgrams[i];
+		uint64_t len;
+
+		if (jg_str(e, "from", g->from, sizeof(g->from)) ||
+		    jg_int(e, "from_port", &g->from_port) || jg_str(e, "to", g->to, sizeof(g->to)) ||
+		    jg_u64(e, "len", &len) || len > 65535 || g->from_port <= 0 ||
+		    g->from_port > 65535)
+			return -1;
+		g->len = len;
+		total += len;
+	}
+	if (total > UINT32_MAX)
+		return -1;
+	in->inq = total;
+	return 0;
+}
+
 int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 {
 	struct json_object *x = jg_obj(o, "inet");
@@ -376,7 +414,7 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 	if (in->connected && (jg_str(x, "peer", in->peer, sizeof(in->peer)) ||
 			      jg_int(x, "peer_port", &in->peer_port)))
 		return -1;
-	return 0;
+	return in->type == SOCK_DGRAM ? parse_dgrams(x, in) : 0;
 }
 
 static socklen_t inet_addr_of(int family, const char *ip, int port, struct sockaddr_storage *ss)
@@ -488,6 +526,127 @@ int rst_inet_release(const struct rst_fd *f, int fd)
 	return err;
 }
 
+/*
+ * The datagrams a UDP socket had waiting, sent to it again each from its
+ * own sender: raw packets with the sender's address and port (its socket
+ * may be elsewhere, or still bound here), marked so that no hold drops
+ * them; then counted on the socket (peeking) till all are there.
+ */
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (b[i] << 8) | b[i + 1];
+	if (len & 1)
+		sum += b[len - 1] << 8;
+	return sum;
+}
+
+static int udp_send_as(int raw, int family, const struct rst_dgram *g, const char *to, int port,
+		       const void *bytes)
+{
+	static uint8_t pkt[40 + 8 + 65536];
+	struct udphdr *u;
+	struct sockaddr_storage dst;
+	size_t hl = family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+	size_t ul = sizeof(*u) + g->len;
+	uint32_t sum = IPPROTO_UDP + ul;
+	socklen_t dl;
+
+	memset(pkt, 0, hl + sizeof(*u));
+	u = (struct udphdr *)(pkt + hl);
+	u->source = htons(g->from_port);
+	u->dest = htons(port);
+	u->len = htons(ul);
+	memcpy(u + 1, bytes, g->len);
+	if (family == AF_INET) {
+		struct iphdr *ip = (struct iphdr *)pkt;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_UDP;
+		ip->tot_len = htons(hl + ul);
+		if (inet_pton(AF_INET, g->from, &ip->saddr) != 1 ||
+		    inet_pton(AF_INET, to, &ip->daddr) != 1)
+			return -EINVAL;
+		sum = csum_add(sum, &ip->saddr, 8);
+	} else {
+		struct ip6_hdr *ip = (struct ip6_hdr *)pkt;
+
+		ip->ip6_flow = htonl(6u << 28);
+		ip->ip6_plen = htons(ul);
+		ip->ip6_nxt = IPPROTO_UDP;
+		ip->ip6_hlim = 64;
+		if (inet_pton(AF_INET6, g->from, &ip->ip6_src) != 1 ||
+		    inet_pton(AF_INET6, to, &ip->ip6_dst) != 1)
+			return -EINVAL;
+		sum = csum_add(sum, &ip->ip6_src, 32);
+	}
+	u->check = htons(csum_fold(csum_add(sum, u, ul)) ?: 0xffff);
+	dl = inet_addr_of(family, to, 0, &dst);
+	if (sendto(raw, pkt, hl + ul, 0, (struct sockaddr *)&dst, dl) != (ssize_t)(hl + ul))
+		return -errno;
+	return 0;
+}
+
+static size_t dgrams_queued(int fd, size_t most)
+{
+	static char buf[65536];
+	size_t n = 0;
+
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int));
+	while (n < most && recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) >= 0)
+		n++;
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){ -1 }, sizeof(int));
+	return n;
+}
+
+static int udp_requeue(const struct rst_inet *in, int fd)
+{
+	const char *any = in->family == AF_INET ? "0.0.0.0" : "::";
+	const char *local = in->family == AF_INET ? "127.0.0.1" : "::1";
+	int raw = socket(in->family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW), err = 0;
+	const char *bytes = in->recv;
+
+	if (raw < 0 || setsockopt(raw, SOL_SOCKET, SO_MARK, &(int){ HOLD_PASS_MARK }, sizeof(int))) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < in->ndgrams && !err; i++) {
+		const struct rst_dgram *g = &in->dgrams[i];
+		/* sent to the wildcard address: to the one it was sent to, else loopback */
+		const char *to = strcmp(g->to, any) && g->to[0] ? g->to :
+				 strcmp(in->addr, any) ? in->addr : local;
+
+		err = udp_send_as(raw, in->family, g, to, in->port, bytes);
+		bytes += g->len;
+	}
+	/* delivered through the loopback's backlog: wait (bounded) till all are queued */
+	for (int tries = 0; !err && dgrams_queued(fd, in->ndgrams) < in->ndgrams; tries++) {
+		if (tries == 1000) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		usleep(1000);
+	}
+out:
+	if (err)
+		pr_err("restore: cannot put the %zu datagrams waiting on a UDP socket of %s port %d "
+		       "back: %s", in->ndgrams, in->addr, in->port, strerror(-err));
+	if (raw >= 0)
+		close(raw);
+	return err;
+}
+
 int rst_inet_make(const struct rst_fd *f)
 {
 	const struct rst_inet *in = &f->in;
@@ -567,6 +726,10 @@ int rst_inet_make(const struct rst_fd *f)
 			close(fd);
 			return err;
 		}
+	}
+	if (in->ndgrams && (err = udp_requeue(in, fd))) {
+		close(fd);
+		return err;
 	}
 	return fd;
 }

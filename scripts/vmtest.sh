@@ -69,6 +69,9 @@ if [ -n "$MODULES" ]; then
 fi
 (cd "$init" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$VM/initramfs.gz"
 
+# The console shows warnings and stack traces (loglevel 5); a soft lockup
+# prints every CPU's stack and ends the guest at once (softlockup_panic)
+# instead of spending the rest of the limit.
 # KVM only when asked: on our machines /dev/kvm exists but its backend boots
 # no stock kernel (qemu hangs), see ../shared/KERNEL.md.
 accel=tcg
@@ -80,7 +83,7 @@ log=$VM/console.log
 set +e
 timeout --kill-after=10 "$LIMIT" qemu-system-x86_64 -machine q35,accel=$accel -cpu max \
 	-m 3072 -smp 2 -nographic -no-reboot -kernel "$KERNEL" -initrd "$VM/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 appshot.dir=$PWD appshot.tests=$tests appshot.filter=$filter" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=5 softlockup_panic=1 softlockup_all_cpu_backtrace=1 appshot.dir=$PWD appshot.tests=$tests appshot.filter=$filter" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	< /dev/null > "$log" 2>&1
 rc=$?
@@ -97,7 +100,11 @@ fi
 grep -v '^VMTEST-' "$VM/result" | sed "s/^/[$kver] /"
 exit_line=$(sed -n 's/^VMTEST-EXIT //p' "$VM/result")
 if [ -z "$exit_line" ]; then
-	echo "vmtest: the tests on $kver did not finish within $LIMIT s"
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "vmtest: the tests on $kver did not finish within $LIMIT s"
+	else
+		echo "vmtest: the guest on $kver ended before the tests finished (a panic or lockup above)"
+	fi
 	exit 1
 fi
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$VM/result" | tail -1)

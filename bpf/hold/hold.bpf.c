@@ -5,6 +5,8 @@
  * come to the addresses and ports its sockets had, so that no peer is
  * answered with a reset or a port-unreachable; peers retransmit, and once
  * the application is back (and the entries gone) their packets reach it.
+ * What the restore itself sends the application (the datagrams it had
+ * waiting) carries HOLD_PASS_MARK and goes through.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -45,6 +47,8 @@ int hold_ingress(struct __sk_buff *skb)
 	__u8 proto, ihl;
 	__u32 l4;
 
+	if (skb->mark == HOLD_PASS_MARK)
+		return TC_ACT_OK;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ihl, 1) ||
 		    bpf_skb_load_bytes(skb, ETH_HLEN + 9, &proto, 1) ||

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -292,6 +293,77 @@ static void test_tcp_clients_outside(void **state)
 	if (!jbool(w->cp, "ok")) {
 		wl_dump_log(w);
 		fail_msg("the echo server found its state changed");
+	}
+}
+
+/* Ask the UDP service on port "N" till it answers "N+1" (datagrams may be lost), or fail. */
+static void udp_ask(int s, int port, long n, int cycle)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char msg[32], buf[32];
+	long got = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(msg, sizeof(msg), "%ld", n);
+	for (int i = 0; i < 100 && got != n + 1; i++) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		ssize_t k;
+
+		assert_int_equal(sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof(a)),
+				 (ssize_t)strlen(msg));
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		k = recv(s, buf, sizeof(buf) - 1, 0);
+		buf[k < 0 ? 0 : k] = 0;
+		got = k > 0 ? atol(buf) : -1;
+	}
+	if (got != n + 1)
+		fail_msg("the UDP service did not answer %ld with %ld after restore %d", n, n + 1,
+			 cycle);
+}
+
+/*
+ * A UDP request/response service with clients outside (ours), and
+ * datagrams waiting: at each of three cycles we send one to the socket
+ * main leaves unread (beside two of its own) and ask the service while the
+ * application is away (lost, held) and after the restore (answered).
+ */
+static void test_udp_service(void **state)
+{
+	struct wl *w = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET }, me;
+	socklen_t l = sizeof(me);
+	int s, cycles = max_cycles(3);
+	char msg[64], image[32];
+
+	TESTLIB_REQUIRE();
+	snprintf(msg, sizeof(msg), "%d", cycles);
+	wl_start_stdio(w, NULL, "rs_udp", msg, NULL);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&me, &l), 0);
+	for (int c = 1; c <= cycles; c++) {
+		wl_wait(w, c);
+		udp_ask(s, jint(w->cp, "service"), 10 * c, 0);
+		a.sin_port = htons(jint(w->cp, "queue"));
+		snprintf(msg, sizeof(msg), "outside %d from %d", c, ntohs(me.sin_port));
+		assert_int_equal(sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof(a)),
+				 (ssize_t)strlen(msg));
+		snprintf(image, sizeof(image), "image-%d", c);
+		wl_snapshot(w, image, NULL);
+		a.sin_port = htons(jint(w->cp, "service"));
+		assert_int_equal(sendto(s, "lost", 4, 0, (struct sockaddr *)&a, sizeof(a)), 4);
+		wl_restore(w, image, NULL);
+		udp_ask(s, jint(w->cp, "service"), 10 * c + 1, c);
+		wl_go(w);
+	}
+	wl_wait(w, cycles + 1);
+	close(s);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the UDP service found its state changed");
 	}
 }
 
@@ -593,6 +665,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_service, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_client_inside, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_client_of_another_host, wl_setup,
 						host_teardown),
