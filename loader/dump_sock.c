@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,12 @@
 #include "log.h"
 #include "proc.h"
 
-#define TCP_ESTABLISHED 1
-#define TCP_LISTEN 10
+/* A connection, maybe half-closed: one FIN sent, or received, or both (not yet closed). */
+static int tcp_connected(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
 
 static struct dump_sock *find_sock(struct dump *d, uint64_t ino)
 {
@@ -421,7 +426,9 @@ static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info 
 	struct sockaddr_storage ss;
 	struct tcp_repair_window win;
 	socklen_t l = sizeof(ss), wl = sizeof(win), tl = sizeof(uint32_t);
-	int on = 1, inq = 0, outq = 0, unsent = 0, err, sink;
+	int on = 1, inq = 0, outq = 0, unsent = 0, err, sink, our_fin, peer_fin;
+	int st8 = ti->tcpi_state;
+	const char *fin;
 	struct stat st;
 	uint32_t ts = 0;
 	struct dump_sock *s;
@@ -440,6 +447,19 @@ static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info 
 	ioctl(sk, SIOCINQ, &inq);
 	ioctl(sk, SIOCOUTQ, &outq);
 	ioctl(sk, SIOCOUTQNSD, &unsent);
+	/*
+	 * Half-closed: our FIN takes a sequence number after the bytes to
+	 * send (counted in outq while not acknowledged, in unsent while not
+	 * sent); the peer's, one after the bytes received (never in inq).
+	 */
+	our_fin = st8 == TCP_FIN_WAIT1 || st8 == TCP_FIN_WAIT2 || st8 == TCP_CLOSING ||
+		  st8 == TCP_LAST_ACK;
+	peer_fin = st8 == TCP_CLOSE_WAIT || st8 == TCP_CLOSING || st8 == TCP_LAST_ACK;
+	fin = !our_fin ? NULL : st8 == TCP_FIN_WAIT2 ? "acked" : unsent ? "unsent" : "sent";
+	if (our_fin && st8 != TCP_FIN_WAIT2 && outq > 0)
+		outq--;
+	if (our_fin && unsent > 0)
+		unsent--;
 	err = tcp_queue(d, sk, TCP_RECV_QUEUE, s->ino, inq, o, "rcv_nxt", "recv") ?:
 	      tcp_queue(d, sk, TCP_SEND_QUEUE, s->ino, outq, o, "write_seq", "send");
 	if (!err && (getsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &win, &wl) ||
@@ -459,6 +479,10 @@ static int tcp_connection(struct dump *d, int fd, int sk, const struct tcp_info 
 	js_i64(o, "family", opt(sk, SOL_SOCKET, SO_DOMAIN));
 	js_i64(o, "type", SOCK_STREAM);
 	js_str(o, "state", "established");
+	if (fin)
+		js_str(o, "our_fin", fin);
+	js_bool(o, "peer_fin", peer_fin);
+	js_bool(o, "peer_fin_first", st8 == TCP_LAST_ACK);
 	js_u64(o, "inq", inq);
 	js_u64(o, "outq", outq);
 	js_u64(o, "unsent", unsent);
@@ -588,8 +612,13 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 	if ((family != AF_INET && family != AF_INET6) ||
 	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) ||
 	      (type == SOCK_DGRAM && proto == IPPROTO_UDP))) {
-		pr_err("pid %d fd %d is a socket of family %d, type %d, protocol %d: appshot "
-		       "saves unix, TCP and UDP sockets", d->vpid, fd, family, type, proto);
+		const char *what = family == AF_NETLINK ? "a netlink socket" :
+				   family == AF_PACKET	? "a packet socket" :
+				   type == SOCK_RAW	? "a raw socket" :
+							  "a socket";
+
+		pr_err("pid %d fd %d is %s (family %d, type %d, protocol %d): appshot saves unix, "
+		       "TCP and UDP sockets", d->vpid, fd, what, family, type, proto);
 		return -ENOTSUP;
 	}
 	if (type == SOCK_STREAM) {
@@ -602,14 +631,31 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 			       "accepted: appshot cannot save them yet", d->vpid, fd, ti.tcpi_unacked);
 			return -ENOTSUP;
 		}
-		if (ti.tcpi_state == TCP_ESTABLISHED)
+		if (tcp_connected(ti.tcpi_state))
 			return tcp_connection(d, fd, sk, &ti, o);
-		if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != 7 /* TCP_CLOSE */) {
-			pr_err("pid %d fd %d is a TCP connection closing (state %u): appshot cannot "
-			       "save it yet", d->vpid, fd, ti.tcpi_state);
+		if (ti.tcpi_state != TCP_LISTEN && ti.tcpi_state != TCP_CLOSE) {
+			pr_err("pid %d fd %d is a TCP connection %s (state %u): appshot cannot "
+			       "save it yet", d->vpid, fd,
+			       ti.tcpi_state == TCP_SYN_SENT ? "being made" : "closing", ti.tcpi_state);
 			return -ENOTSUP;
 		}
 		state = ti.tcpi_state == TCP_LISTEN ? "listen" : "bound";
+		if (ti.tcpi_state == TCP_CLOSE) {
+			/* a connection that has ended (both FINs, or a reset): nothing more comes */
+			struct pollfd p = { .fd = sk, .events = POLLRDHUP };
+			int inq = 0;
+
+			if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)) {
+				ioctl(sk, SIOCINQ, &inq);
+				if (inq) {
+					pr_err("pid %d fd %d is a TCP connection that has ended with "
+					       "%d bytes not yet read: appshot cannot save them yet",
+					       d->vpid, fd, inq);
+					return -ENOTSUP;
+				}
+				state = "ended";
+			}
+		}
 		js_i64(o, "backlog", ti.tcpi_state == TCP_LISTEN ? (int)ti.tcpi_sacked : 0);
 		js_bool(o, "nodelay", opt(sk, IPPROTO_TCP, TCP_NODELAY));
 	} else {

@@ -185,6 +185,11 @@ static void model_inet(struct json_object *m, struct json_object *in)
 		n += snprintf(line + n, sizeof(line) - n, ", %" PRIu64 " bytes to read, %" PRIu64
 			      " to send%s", getu(in, "inq"), getu(in, "outq"),
 			      flag(in, "outside") ? ", peer outside" : "");
+	if (*gets(in, "our_fin"))
+		n += snprintf(line + n, sizeof(line) - n, ", our FIN %s", gets(in, "our_fin"));
+	if (flag(in, "peer_fin"))
+		n += snprintf(line + n, sizeof(line) - n, ", the peer's FIN received%s",
+			      flag(in, "peer_fin_first") ? " first" : "");
 	if (q) {
 		uint64_t bytes = 0;
 

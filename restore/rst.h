@@ -92,14 +92,19 @@ struct rst_dgram {
 	uint32_t len;
 };
 
+enum { RST_FIN_UNSENT = 1, RST_FIN_SENT, RST_FIN_ACKED };
+
 struct rst_inet {
 	int family, type, listen, connected, backlog;
 	char addr[64], peer[64];
 	int port, peer_port;
 	int reuseaddr, reuseport, keepalive, v6only, nodelay, broadcast;
+	int ended; /* a TCP connection that had ended: a socket shut down both ways */
 	int established; /* a TCP connection, made again under TCP_REPAIR: */
 	uint32_t rcv_nxt, write_seq, inq, outq, unsent, mss, options, snd_wscale, rcv_wscale;
 	uint32_t timestamp, snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
+	int our_fin; /* half-closed: 0, or our FIN was RST_FIN_UNSENT, _SENT or _ACKED */
+	int peer_fin, peer_fin_first; /* the peer's FIN came (before ours) */
 	char recv_data[64], send_data[64]; /* the blobs with its queues */
 	void *recv, *send;
 	struct rst_dgram *dgrams; /* UDP: the datagrams waiting, their bytes in recv (inq) */
@@ -310,6 +315,12 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f);
 int rst_inet_make(const struct rst_fd *f);
 /* Once every socket is made: a TCP connection out of repair, its unsent bytes sent. */
 int rst_inet_release(const struct rst_fd *f, int fd);
+
+/* rst_raw.c: packets sent to a restored socket as from its peer */
+int rst_raw_open(int family);
+int rst_raw_udp(int raw, int family, const char *from, int from_port, const char *to, int port,
+		const void *bytes, size_t len);
+int rst_raw_tcp_fin(int raw, const struct rst_inet *in, uint32_t seq, uint32_t ack);
 /* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
 int rst_socks_make(struct rst_app *a);
 /* After a failed restore: the socket files it made are removed. */

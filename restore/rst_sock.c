@@ -26,14 +26,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/ip6.h>
 #include <netinet/tcp.h>
-#include <netinet/udp.h>
-#include <linux/types.h>
 #include <json-c/json.h>
 
-#include "hold.h"
 
 #include "js.h"
 #include "log.h"
@@ -323,6 +318,28 @@ int rst_socks_make(struct rst_app *a)
 
 /* ---- TCP and UDP ---- */
 
+/* A half-closed connection: which FINs went, and in which order. */
+static int parse_fins(struct json_object *x, struct rst_inet *in)
+{
+	static const char *const fins[] = { "", "unsent", "sent", "acked" };
+	struct json_object *v;
+
+	if (json_object_object_get_ex(x, "our_fin", &v)) {
+		for (int i = RST_FIN_UNSENT; i <= RST_FIN_ACKED; i++)
+			if (!strcmp(json_object_get_string(v), fins[i]))
+				in->our_fin = i;
+		if (!in->our_fin || (in->our_fin == RST_FIN_ACKED && in->outq))
+			return -1;
+	}
+	if (json_object_object_get_ex(x, "peer_fin", &v))
+		in->peer_fin = json_object_get_boolean(v);
+	if (json_object_object_get_ex(x, "peer_fin_first", &v))
+		in->peer_fin_first = json_object_get_boolean(v);
+	if (in->peer_fin_first && (!in->peer_fin || !in->our_fin))
+		return -1;
+	return 0;
+}
+
 /* The datagrams a UDP socket had waiting: sender, address sent to, length. */
 static int parse_dgrams(struct json_object *x, struct rst_inet *in)
 {
@@ -372,6 +389,7 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 	in->listen = !strcmp(state, "listen");
 	in->connected = !strcmp(state, "connected");
 	in->established = !strcmp(state, "established");
+	in->ended = !strcmp(state, "ended");
 	if (in->established) {
 		const struct {
 			const char *key;
@@ -401,7 +419,7 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 			return -1;
 		if (in->family == AF_INET6 && jg_bool(x, "v6only", &in->v6only))
 			return -1;
-		return 0;
+		return parse_fins(x, in);
 	}
 	if (in->listen && jg_int(x, "backlog", &in->backlog))
 		return -1;
@@ -466,6 +484,29 @@ static int queue_fill(int fd, int q, const void *bytes, size_t len)
 	return err;
 }
 
+/*
+ * Our FIN, when it had gone before anything else of the connection still
+ * to do (unsent bytes, the peer's FIN first): queued under repair, so taken
+ * as sent. Else it goes at release, after those, sent again if it had been.
+ */
+static int fin_in_repair(const struct rst_inet *in)
+{
+	return in->our_fin >= RST_FIN_SENT && !in->unsent && !in->peer_fin_first;
+}
+
+static int fin_as_sent(int fd)
+{
+	int q = TCP_SEND_QUEUE;
+
+	if (repair(fd, TCP_REPAIR_QUEUE, &q, sizeof(q), "queue"))
+		return -EIO;
+	if (shutdown(fd, SHUT_WR)) {
+		pr_perror("restore: a TCP connection: cannot queue its FIN");
+		return -errno;
+	}
+	return 0;
+}
+
 /* A TCP connection, under repair: sequence numbers, addresses, options, window, queues. */
 static int tcp_make(const struct rst_inet *in, int fd)
 {
@@ -476,8 +517,11 @@ static int tcp_make(const struct rst_inet *in, int fd)
 	socklen_t len = inet_addr_of(in->family, in->peer, in->peer_port, &ss);
 	int n = 0, err;
 
-	err = queue_seq(fd, TCP_RECV_QUEUE, in->rcv_nxt - in->inq) ?:
-	      queue_seq(fd, TCP_SEND_QUEUE, in->write_seq - in->outq);
+	/* a FIN has its sequence number: the peer's comes again as a packet, ours by shutdown */
+	if (in->peer_fin && (int32_t)(w.rcv_wup - (in->rcv_nxt - 1)) > 0)
+		w.rcv_wup = in->rcv_nxt - 1;
+	err = queue_seq(fd, TCP_RECV_QUEUE, in->rcv_nxt - in->peer_fin - in->inq) ?:
+	      queue_seq(fd, TCP_SEND_QUEUE, in->write_seq - !!in->our_fin - in->outq);
 	if (err)
 		return err;
 	if (!len || connect(fd, (struct sockaddr *)&ss, len)) {
@@ -501,7 +545,43 @@ static int tcp_make(const struct rst_inet *in, int fd)
 			       "timestamp") : 0) ?:
 	       queue_fill(fd, TCP_RECV_QUEUE, in->recv, in->inq) ?:
 	       queue_fill(fd, TCP_SEND_QUEUE, in->send, in->outq - in->unsent) ?:
-	       repair(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "window");
+	       repair(fd, TCP_REPAIR_WINDOW, &w, sizeof(w), "window") ?:
+	       (fin_in_repair(in) ? fin_as_sent(fd) : 0);
+}
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti = { 0 };
+	socklen_t l = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) ? -1 : ti.tcpi_state;
+}
+
+/*
+ * The FIN the connection had received, received again: a packet as from
+ * its peer, at the sequence number after the bytes received, acknowledging
+ * what the peer had acknowledged. Waited for (bounded) till it is taken.
+ */
+static int peer_fin_again(const struct rst_inet *in, int fd)
+{
+	uint32_t snd_una = in->write_seq - !!in->our_fin - in->outq;
+	int raw = rst_raw_open(in->family), before = tcp_state(fd), err = raw < 0 ? raw : 0;
+
+	if (!err)
+		err = rst_raw_tcp_fin(raw, in, in->rcv_nxt - 1, snd_una);
+	for (int tries = 0; !err && tcp_state(fd) == before; tries++) {
+		if (tries == 1000) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		usleep(1000);
+	}
+	if (err)
+		pr_err("restore: a TCP connection to %s port %d: cannot give it its peer's FIN "
+		       "again: %s", in->peer, in->peer_port, strerror(-err));
+	if (raw >= 0)
+		close(raw);
+	return err;
 }
 
 int rst_inet_release(const struct rst_fd *f, int fd)
@@ -512,7 +592,8 @@ int rst_inet_release(const struct rst_fd *f, int fd)
 	if (!in->established)
 		return 0;
 	err = repair(fd, TCP_REPAIR_QUEUE, &q, sizeof(q), "queue") ?:
-	      repair(fd, TCP_REPAIR, &off, sizeof(off), "repair mode off");
+	      repair(fd, TCP_REPAIR, &off, sizeof(off), "repair mode off") ?:
+	      (in->peer_fin ? peer_fin_again(in, fd) : 0);
 	/* what it had not sent yet goes now, as the application's own send would */
 	if (!err && in->unsent &&
 	    send(fd, (const char *)in->send + in->outq - in->unsent, in->unsent, MSG_DONTWAIT) !=
@@ -521,6 +602,10 @@ int rst_inet_release(const struct rst_fd *f, int fd)
 			  in->unsent);
 		err = -EIO;
 	}
+	if (!err && in->our_fin && !fin_in_repair(in) && shutdown(fd, SHUT_WR)) {
+		pr_perror("restore: a TCP connection: cannot send its FIN");
+		err = -errno;
+	}
 	if (!err)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ in->reuseaddr }, sizeof(int));
 	return err;
@@ -528,76 +613,9 @@ int rst_inet_release(const struct rst_fd *f, int fd)
 
 /*
  * The datagrams a UDP socket had waiting, sent to it again each from its
- * own sender: raw packets with the sender's address and port (its socket
- * may be elsewhere, or still bound here), marked so that no hold drops
- * them; then counted on the socket (peeking) till all are there.
+ * own sender (rst_raw.c: its socket may be elsewhere, or still bound
+ * here), then counted on the socket (peeking) till all are there.
  */
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
-}
-
-static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-static int udp_send_as(int raw, int family, const struct rst_dgram *g, const char *to, int port,
-		       const void *bytes)
-{
-	static uint8_t pkt[40 + 8 + 65536];
-	struct udphdr *u;
-	struct sockaddr_storage dst;
-	size_t hl = family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
-	size_t ul = sizeof(*u) + g->len;
-	uint32_t sum = IPPROTO_UDP + ul;
-	socklen_t dl;
-
-	memset(pkt, 0, hl + sizeof(*u));
-	u = (struct udphdr *)(pkt + hl);
-	u->source = htons(g->from_port);
-	u->dest = htons(port);
-	u->len = htons(ul);
-	memcpy(u + 1, bytes, g->len);
-	if (family == AF_INET) {
-		struct iphdr *ip = (struct iphdr *)pkt;
-
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_UDP;
-		ip->tot_len = htons(hl + ul);
-		if (inet_pton(AF_INET, g->from, &ip->saddr) != 1 ||
-		    inet_pton(AF_INET, to, &ip->daddr) != 1)
-			return -EINVAL;
-		sum = csum_add(sum, &ip->saddr, 8);
-	} else {
-		struct ip6_hdr *ip = (struct ip6_hdr *)pkt;
-
-		ip->ip6_flow = htonl(6u << 28);
-		ip->ip6_plen = htons(ul);
-		ip->ip6_nxt = IPPROTO_UDP;
-		ip->ip6_hlim = 64;
-		if (inet_pton(AF_INET6, g->from, &ip->ip6_src) != 1 ||
-		    inet_pton(AF_INET6, to, &ip->ip6_dst) != 1)
-			return -EINVAL;
-		sum = csum_add(sum, &ip->ip6_src, 32);
-	}
-	u->check = htons(csum_fold(csum_add(sum, u, ul)) ?: 0xffff);
-	dl = inet_addr_of(family, to, 0, &dst);
-	if (sendto(raw, pkt, hl + ul, 0, (struct sockaddr *)&dst, dl) != (ssize_t)(hl + ul))
-		return -errno;
-	return 0;
-}
-
 static size_t dgrams_queued(int fd, size_t most)
 {
 	static char buf[65536];
@@ -614,20 +632,17 @@ static int udp_requeue(const struct rst_inet *in, int fd)
 {
 	const char *any = in->family == AF_INET ? "0.0.0.0" : "::";
 	const char *local = in->family == AF_INET ? "127.0.0.1" : "::1";
-	int raw = socket(in->family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW), err = 0;
+	int raw = rst_raw_open(in->family), err = raw < 0 ? raw : 0;
 	const char *bytes = in->recv;
 
-	if (raw < 0 || setsockopt(raw, SOL_SOCKET, SO_MARK, &(int){ HOLD_PASS_MARK }, sizeof(int))) {
-		err = -errno;
-		goto out;
-	}
 	for (size_t i = 0; i < in->ndgrams && !err; i++) {
 		const struct rst_dgram *g = &in->dgrams[i];
 		/* sent to the wildcard address: to the one it was sent to, else loopback */
 		const char *to = strcmp(g->to, any) && g->to[0] ? g->to :
 				 strcmp(in->addr, any) ? in->addr : local;
 
-		err = udp_send_as(raw, in->family, g, to, in->port, bytes);
+		err = rst_raw_udp(raw, in->family, g->from, g->from_port, to, in->port, bytes,
+				  g->len);
 		bytes += g->len;
 	}
 	/* delivered through the loopback's backlog: wait (bounded) till all are queued */
@@ -638,7 +653,6 @@ static int udp_requeue(const struct rst_inet *in, int fd)
 		}
 		usleep(1000);
 	}
-out:
 	if (err)
 		pr_err("restore: cannot put the %zu datagrams waiting on a UDP socket of %s port %d "
 		       "back: %s", in->ndgrams, in->addr, in->port, strerror(-err));
@@ -693,6 +707,15 @@ int rst_inet_make(const struct rst_fd *f)
 		}
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	}
+	if (in->ended) {
+		/* as it was: reading gives the end, writing EPIPE (its port is free now) */
+		if (shutdown(fd, SHUT_RDWR) && errno != ENOTCONN) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		return fd;
 	}
 	len = inet_addr_of(in->family, in->addr, in->port, &ss);
 	if (!len || (in->port && bind(fd, (struct sockaddr *)&ss, len))) {

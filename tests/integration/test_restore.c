@@ -206,6 +206,12 @@ static void test_tcp_connection_three_cycles(void **state)
 	cycle_checked(*state, NULL, 3, "rs_inet", "established", 1);
 }
 
+static void test_tcp_half_closed_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	cycle_checked(*state, NULL, 3, "rs_inet", "closing", 1);
+}
+
 #define CLIENTS 3
 
 /* Read exactly want from fd (a client of ours), or say why not. */
@@ -663,6 +669,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_inet_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
+						wl_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_half_closed_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_udp_service, wl_setup, wl_teardown),

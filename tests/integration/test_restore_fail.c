@@ -152,11 +152,18 @@ static void test_tree_mqueue_refused(void **state)
 	tree_refused(*state, "mqueue", "a POSIX message queue");
 }
 
-static void test_tcp_connection_refused(void **state)
+static void test_netlink_socket_refused(void **state)
 {
 	TESTLIB_REQUIRE();
-	wl_start_stdio(*state, NULL, "rs_inet", "1", "closing", NULL);
-	refused(*state, "a TCP connection closing");
+	wl_start_stdio(*state, NULL, "rs_inet", "1", "netlink", NULL);
+	refused(*state, "a netlink socket");
+}
+
+static void test_raw_socket_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_start_stdio(*state, NULL, "rs_inet", "1", "raw", NULL);
+	refused(*state, "a raw socket");
 }
 
 static void test_bad_images(void **state)
@@ -329,7 +336,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
-		cmocka_unit_test_setup_teardown(test_tcp_connection_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_netlink_socket_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_socket_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_fails_half_way, wl_setup, wl_teardown),

@@ -11,14 +11,20 @@
  * the other. With "established" main also holds both ends of a TCP
  * connection with bytes in flight each way: after the restores each end
  * reads what the other had sent, once, and new bytes go through. With
- * "closing" that connection is half-closed: the snapshot must refuse it
- * and leave everything as it was.
+ * "closing" the client end of that connection has shut down its writing
+ * (half-closed: its FIN sent and acknowledged, the server's end holding
+ * it unread): after the restores the server end reads the bytes, then the
+ * end; it still writes, and the client end reads that. Beside it a
+ * connection that has ended both ways: both ends read the end.
+ * With "netlink" or "raw" main also holds such a socket, which the
+ * snapshot must refuse, leaving everything as it was.
  *
- * usage: rs_inet [cycles [established|closing]]
+ * usage: rs_inet [cycles [established|closing|netlink|raw]]
  */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -98,7 +104,7 @@ int main(int argc, char **argv)
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, l, l6 = -1, us, uc, port, port6 = 0, uport;
 	const char *mode = argc > 2 ? argv[2] : "";
 	int established = !strcmp(mode, "established") || !strcmp(mode, "closing");
-	int conn = -1, acc = -1, status;
+	int conn = -1, acc = -1, conn2 = -1, acc2 = -1, status;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	char buf[64];
@@ -128,6 +134,10 @@ int main(int argc, char **argv)
 	WL_CHECK(setsockopt(uc, SOL_SOCKET, SO_BROADCAST, &(int){ 1 }, sizeof(int)) == 0);
 	a.sin_port = htons(uport);
 	WL_CHECK(connect(uc, (struct sockaddr *)&a, sizeof(a)) == 0);
+	if (!strcmp(mode, "netlink"))
+		WL_CHECK(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) >= 0);
+	if (!strcmp(mode, "raw"))
+		WL_CHECK(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) >= 0);
 	w = fork();
 	WL_CHECK(w >= 0);
 	if (w == 0)
@@ -145,11 +155,18 @@ int main(int argc, char **argv)
 		WL_CHECK((conn = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
 		WL_CHECK(connect(conn, (struct sockaddr *)&b, sizeof(b)) == 0);
 		WL_CHECK((acc = accept(l2, NULL, NULL)) >= 0);
-		close(l2);
 		WL_CHECK(write(conn, "to the server", 13) == 13);
 		WL_CHECK(write(acc, "to the client", 13) == 13);
-		if (!strcmp(mode, "closing"))
+		if (!strcmp(mode, "closing")) {
 			WL_CHECK(shutdown(conn, SHUT_WR) == 0);
+			/* and one that has ended both ways, read to its end at both ends */
+			WL_CHECK((conn2 = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+			WL_CHECK(connect(conn2, (struct sockaddr *)&b, sizeof(b)) == 0);
+			WL_CHECK((acc2 = accept(l2, NULL, NULL)) >= 0);
+			WL_CHECK(shutdown(conn2, SHUT_WR) == 0 && read(acc2, buf, 1) == 0);
+			WL_CHECK(shutdown(acc2, SHUT_WR) == 0 && read(conn2, buf, 1) == 0);
+		}
+		close(l2);
 		usleep(20000); /* on the wire and acknowledged */
 	}
 
@@ -181,7 +198,14 @@ int main(int argc, char **argv)
 		memset(buf, 0, sizeof(buf));
 		wl_expect(read(conn, buf, 13) == 13 && !strcmp(buf, "to the client"),
 			  "the client end of the TCP connection read '%s'", buf);
-		if (strcmp(mode, "closing")) {
+		if (!strcmp(mode, "closing")) {
+			wl_expect(read(acc, buf, sizeof(buf)) == 0,
+				  "the server end does not read the end of the connection");
+			memset(buf, 0, sizeof(buf));
+			wl_expect(write(acc, "back", 4) == 4 && read(conn, buf, 4) == 4 &&
+					  !strcmp(buf, "back"),
+				  "the half-closed connection does not carry bytes back: '%s'", buf);
+		} else {
 			memset(buf, 0, sizeof(buf));
 			wl_expect(write(conn, "after", 5) == 5 && read(acc, buf, 5) == 5 &&
 					  !strcmp(buf, "after"),
@@ -193,6 +217,14 @@ int main(int argc, char **argv)
 		}
 		close(conn);
 		close(acc);
+	}
+	if (conn2 >= 0) {
+		wl_expect(read(conn2, buf, 1) == 0 && read(acc2, buf, 1) == 0,
+			  "a connection that had ended does not read its end");
+		wl_expect(send(acc2, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE,
+			  "a connection that had ended can be written to");
+		close(conn2);
+		close(acc2);
 	}
 	/* the end: the worker is told to quit */
 	{
