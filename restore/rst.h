@@ -321,6 +321,8 @@ int rst_raw_open(int family);
 int rst_raw_udp(int raw, int family, const char *from, int from_port, const char *to, int port,
 		const void *bytes, size_t len);
 int rst_raw_tcp_fin(int raw, const struct rst_inet *in, uint32_t seq, uint32_t ack);
+int rst_raw_wait(int (*arrived)(int fd, const struct rst_inet *in), int fd,
+		 const struct rst_inet *in);
 /* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
 int rst_socks_make(struct rst_app *a);
 /* After a failed restore: the socket files it made are removed. */

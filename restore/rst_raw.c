@@ -137,3 +137,15 @@ int rst_raw_tcp_fin(int raw, const struct rst_inet *in, uint32_t seq, uint32_t a
 
 	return raw_send(raw, in->family, in->peer, in->addr, IPPROTO_TCP, &t, sizeof(t));
 }
+
+/* Packets go through the loopback's backlog: wait (bounded, 1 s) till arrived() says they are in. */
+int rst_raw_wait(int (*arrived)(int fd, const struct rst_inet *in), int fd,
+		 const struct rst_inet *in)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		if (arrived(fd, in))
+			return 0;
+		usleep(1000);
+	}
+	return arrived(fd, in) ? 0 : -ETIMEDOUT;
+}

@@ -562,20 +562,22 @@ static int tcp_state(int fd)
  * its peer, at the sequence number after the bytes received, acknowledging
  * what the peer had acknowledged. Waited for (bounded) till it is taken.
  */
+static int fin_taken(int fd, const struct rst_inet *in)
+{
+	int st = tcp_state(fd);
+
+	(void)in;
+	return st != TCP_ESTABLISHED && st != TCP_FIN_WAIT1 && st != TCP_FIN_WAIT2;
+}
+
 static int peer_fin_again(const struct rst_inet *in, int fd)
 {
 	uint32_t snd_una = in->write_seq - !!in->our_fin - in->outq;
-	int raw = rst_raw_open(in->family), before = tcp_state(fd), err = raw < 0 ? raw : 0;
+	int raw = rst_raw_open(in->family), err = raw < 0 ? raw : 0;
 
 	if (!err)
-		err = rst_raw_tcp_fin(raw, in, in->rcv_nxt - 1, snd_una);
-	for (int tries = 0; !err && tcp_state(fd) == before; tries++) {
-		if (tries == 1000) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		usleep(1000);
-	}
+		err = rst_raw_tcp_fin(raw, in, in->rcv_nxt - 1, snd_una) ?:
+		      rst_raw_wait(fin_taken, fd, in);
 	if (err)
 		pr_err("restore: a TCP connection to %s port %d: cannot give it its peer's FIN "
 		       "again: %s", in->peer, in->peer_port, strerror(-err));
@@ -616,16 +618,17 @@ int rst_inet_release(const struct rst_fd *f, int fd)
  * own sender (rst_raw.c: its socket may be elsewhere, or still bound
  * here), then counted on the socket (peeking) till all are there.
  */
-static size_t dgrams_queued(int fd, size_t most)
+/* All the datagrams there? (counted peeking) */
+static int dgrams_queued(int fd, const struct rst_inet *in)
 {
 	static char buf[65536];
 	size_t n = 0;
 
 	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int));
-	while (n < most && recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) >= 0)
+	while (n < in->ndgrams && recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) >= 0)
 		n++;
 	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){ -1 }, sizeof(int));
-	return n;
+	return n == in->ndgrams;
 }
 
 static int udp_requeue(const struct rst_inet *in, int fd)
@@ -645,14 +648,8 @@ static int udp_requeue(const struct rst_inet *in, int fd)
 				  g->len);
 		bytes += g->len;
 	}
-	/* delivered through the loopback's backlog: wait (bounded) till all are queued */
-	for (int tries = 0; !err && dgrams_queued(fd, in->ndgrams) < in->ndgrams; tries++) {
-		if (tries == 1000) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		usleep(1000);
-	}
+	if (!err)
+		err = rst_raw_wait(dgrams_queued, fd, in);
 	if (err)
 		pr_err("restore: cannot put the %zu datagrams waiting on a UDP socket of %s port %d "
 		       "back: %s", in->ndgrams, in->addr, in->port, strerror(-err));
