@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,44 @@ static int hold_traffic(const struct app_record *rec, struct snap_proc *procs, s
 	return err;
 }
 
+/*
+ * The application's sockets are seen (sock_diag) and its traffic held in
+ * its own network namespace: entered if it is not ours. One for all of it.
+ */
+static int enter_netns(const char *name, const pid_t *pids, size_t n)
+{
+	uint32_t ours = 0, first = 0, ino;
+	char path[64];
+	int fd;
+
+	if (proc_ns_ino(getpid(), "net", &ours))
+		return 0; /* no network namespaces here */
+	for (size_t i = 0; i < n; i++) {
+		if (proc_ns_ino(pids[i], "net", &ino)) {
+			pr_err("cannot read the network namespace of pid %d of '%s'", pids[i], name);
+			return -ESRCH;
+		}
+		if (i && ino != first) {
+			pr_err("'%s' has processes in several network namespaces: appshot saves an "
+			       "application in one", name);
+			return -ENOTSUP;
+		}
+		first = ino;
+	}
+	if (first == ours)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pids[0]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		pr_perror("cannot enter the network namespace of '%s'", name);
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Every thread of every process stopped, the cgroup frozen meanwhile. */
 static int stop_all(const char *name, struct snap_proc *procs, size_t n)
 {
@@ -313,6 +352,11 @@ int do_snapshot(int argc, char **argv)
 	}
 	if (!rec.own_ns)
 		err = check_no_ipc(&tr, &rec);
+	if (err) {
+		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
+		goto out;
+	}
+	err = enter_netns(name, pids, npids);
 	if (err) {
 		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 		goto out;

@@ -50,6 +50,7 @@
 struct restore_opts {
 	const char *dir;
 	const char *name;
+	const char *netns; /* a network namespace to restore into (a path: /run/netns/NAME) */
 	int detach;
 };
 
@@ -197,12 +198,26 @@ static int check_pids_free(const struct rst_app *a)
 	return err;
 }
 
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		pr_err("restore: cannot enter the network namespace %s: %s", path, strerror(-err));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 static int parse_restore(int argc, char **argv, struct restore_opts *o)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'D' },
 		{ "aid", required_argument, NULL, 'a' },
 		{ "detach", no_argument, NULL, 'd' },
+		{ "netns", required_argument, NULL, 'n' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -220,6 +235,9 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 			break;
 		case 'd':
 			o->detach = 1;
+			break;
+		case 'n':
+			o->netns = optarg;
 			break;
 		default:
 			r = common_opt(c, "restore");
@@ -564,6 +582,9 @@ int do_restore(int argc, char **argv)
 	if (err)
 		goto out;
 	phase(t0, "image read");
+	/* the application's sockets and processes are made there; its held traffic let go there */
+	if (o.netns && (err = enter_netns(o.netns)))
+		goto out;
 	if (!rec.own_ns) {
 		err = check_pids_free(&a);
 		if (err)

@@ -237,6 +237,21 @@ static int read_exactly(int fd, const char *want, char *why, size_t len)
 	return 0;
 }
 
+/* CLIENTS connections of ours to addr:port, reads waiting timeout_s at most. */
+static void connect_clients(int *cl, const char *addr, int port, int timeout_s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = timeout_s };
+
+	assert_int_equal(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	for (int i = 0; i < CLIENTS; i++) {
+		cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(cl[i] >= 0);
+		setsockopt(cl[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		assert_int_equal(connect(cl[i], (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+}
+
 /*
  * An echo server with clients outside the application (ours): at each of
  * three cycles each client has bytes in flight when the snapshot is taken
@@ -247,8 +262,6 @@ static int read_exactly(int fd, const char *want, char *why, size_t len)
 static void test_tcp_clients_outside(void **state)
 {
 	struct wl *w = *state;
-	struct timeval tv = { .tv_sec = 15 };
-	struct sockaddr_in a = { .sin_family = AF_INET };
 	int cl[CLIENTS], cycles = 3;
 	char msg[64], why[512], image[32];
 
@@ -257,13 +270,8 @@ static void test_tcp_clients_outside(void **state)
 	snprintf(msg, sizeof(msg), "%d", cycles);
 	wl_start_stdio(w, NULL, "rs_echo", msg, NULL);
 	wl_wait(w, 1);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(jint(w->cp, "port"));
+	connect_clients(cl, "127.0.0.1", jint(w->cp, "port"), 15);
 	for (int i = 0; i < CLIENTS; i++) {
-		cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_true(cl[i] >= 0);
-		setsockopt(cl[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		assert_int_equal(connect(cl[i], (struct sockaddr *)&a, sizeof(a)), 0);
 		snprintf(msg, sizeof(msg), "hello %d;", i);
 		assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
 		if (read_exactly(cl[i], msg, why, sizeof(why)))
@@ -457,35 +465,162 @@ static int host_teardown(void **state)
 	return wl_teardown(state);
 }
 
-static void test_tcp_client_of_another_host(void **state)
+/*
+ * Make the test host (suffix tells one from another), its addresses in ours
+ * and theirs; its link up, or down till host_up().
+ */
+static void host_make(const char *suffix, char *ours, char *theirs, int up)
 {
-	char cmd[512], ours[32], theirs[32], path[64];
-	int n = getpid() % 250 + 1, me, ns, l;
+	char cmd[512];
+	int n = getpid() % 250 + 1;
 
-	TESTLIB_REQUIRE();
-	snprintf(host_ns, sizeof(host_ns), "appshot-t-%d", (int)getpid());
-	snprintf(host_if, sizeof(host_if), "ash%d", (int)getpid() % 100000);
-	snprintf(ours, sizeof(ours), "10.199.%d.1", n);
-	snprintf(theirs, sizeof(theirs), "10.199.%d.2", n);
+	snprintf(host_ns, sizeof(host_ns), "appshot-t-%d%s", (int)getpid(), suffix);
+	snprintf(host_if, sizeof(host_if), "ash%d%s", (int)getpid() % 100000, suffix);
+	snprintf(ours, 32, "10.199.%d.1", n);
+	snprintf(theirs, 32, "10.199.%d.2", n);
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns add %1$s && ip link add %2$s type veth peer name eth0 netns %1$s && "
-		 "ip addr add %3$s/24 dev %2$s && ip link set %2$s up && "
+		 "ip addr add %3$s/24 dev %2$s && ip link set %2$s %5$s && "
 		 "ip -n %1$s addr add %4$s/24 dev eth0 && ip -n %1$s link set eth0 up && "
 		 "ip -n %1$s link set lo up",
-		 host_ns, host_if, ours, theirs);
+		 host_ns, host_if, ours, theirs, up ? "up" : "down");
 	if (system(cmd))
 		fail_msg("cannot make the test host: %s", cmd);
-	/* our server's socket is made in the other host's namespace, and stays there */
+}
+
+static void host_up(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "ip link set %s up", host_if);
+	if (system(cmd))
+		fail_msg("cannot bring the test host up: %s", cmd);
+}
+
+/* The test host gone: its namespace, then (bounded) its veth pair with it. */
+static void host_drop(void)
+{
+	char cmd[128], path[64];
+	struct stat st;
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", host_ns);
+	if (system(cmd))
+		fail_msg("cannot remove the test host: %s", cmd);
+	snprintf(path, sizeof(path), "/sys/class/net/%s", host_if);
+	for (int i = 0; i < 500 && stat(path, &st) == 0; i++)
+		usleep(10000);
+	if (stat(path, &st) == 0)
+		fail_msg("the test host's %s stays after its namespace went", host_if);
+	host_ns[0] = 0;
+}
+
+/* Run f(arg) in the test host's network namespace. */
+static void in_host(void (*f)(void *), void *arg)
+{
+	char path[64];
+	int me, ns;
+
 	snprintf(path, sizeof(path), "/var/run/netns/%s", host_ns);
 	me = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	ns = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(me >= 0 && ns >= 0);
 	assert_int_equal(setns(ns, CLONE_NEWNET), 0);
-	l = listen_on(theirs);
+	f(arg);
 	assert_int_equal(setns(me, CLONE_NEWNET), 0);
 	close(me);
 	close(ns);
-	client_inside(*state, l, theirs, max_cycles(3));
+}
+
+struct listen_arg {
+	const char *addr;
+	int l;
+};
+
+static void listen_there(void *arg)
+{
+	struct listen_arg *la = arg;
+
+	la->l = listen_on(la->addr);
+}
+
+static void test_tcp_client_of_another_host(void **state)
+{
+	char ours[32], theirs[32];
+	struct listen_arg la = { theirs, -1 };
+
+	TESTLIB_REQUIRE();
+	host_make("", ours, theirs, 1);
+	/* our server's socket is made in the other host's namespace, and stays there */
+	in_host(listen_there, &la);
+	client_inside(*state, la.l, theirs, max_cycles(3));
+}
+
+struct start_arg {
+	struct wl *w;
+	const char *addr;
+};
+
+static void start_echo(void *arg)
+{
+	struct start_arg *sa = arg;
+
+	wl_start_stdio(sa->w, NULL, "rs_echo", "1", sa->addr, NULL);
+}
+
+/*
+ * An echo server on another host (its own network namespace, reached over
+ * a veth pair) with clients of ours: snapshotted there, the host removed
+ * and made again with the same addresses (a fresh namespace, another veth
+ * pair), restored into it with --netns; every client's connection carries
+ * on with its bytes in flight and those sent while away, without a reset.
+ */
+static void test_restore_in_fresh_netns(void **state)
+{
+	struct wl *w = *state;
+	struct start_arg sa = { w, NULL };
+	char ours[32], theirs[32], msg[64], why[512], netns[96];
+	int cl[CLIENTS];
+
+	TESTLIB_REQUIRE();
+	host_make("a", ours, theirs, 1);
+	sa.addr = theirs;
+	in_host(start_echo, &sa);
+	wl_wait(w, 1);
+	connect_clients(cl, theirs, jint(w->cp, "port"), 40);
+	for (int i = 0; i < CLIENTS; i++) {
+		snprintf(msg, sizeof(msg), "in flight %d;", i);
+		assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+	}
+	wl_snapshot(w, "image", NULL);
+	for (int i = 0; i < CLIENTS; i++) {
+		snprintf(msg, sizeof(msg), "while away %d;", i);
+		assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+	}
+	host_drop();
+	/* its link comes up once the server is back: what came before would be reset */
+	host_make("b", ours, theirs, 0);
+	snprintf(netns, sizeof(netns), "--netns=/var/run/netns/%s", host_ns);
+	wl_restore(w, "image", netns);
+	host_up();
+	for (int i = 0; i < CLIENTS; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "in flight %d;while away %d;", i, i);
+		if (read_exactly(cl[i], want, why, sizeof(why)))
+			fail_msg("client %d after the restore in a fresh namespace: %s", i, why);
+		snprintf(msg, sizeof(msg), "after %d;", i);
+		assert_int_equal(write(cl[i], msg, strlen(msg)), (ssize_t)strlen(msg));
+		if (read_exactly(cl[i], msg, why, sizeof(why)))
+			fail_msg("client %d after the restore, new bytes: %s", i, why);
+	}
+	wl_go(w);
+	wl_wait(w, 2);
+	for (int i = 0; i < CLIENTS; i++)
+		close(cl[i]);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the echo server found its state changed");
+	}
 }
 
 /* The second instance of test_two_instances, ended by its teardown. */
@@ -676,6 +811,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_service, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_client_inside, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_client_of_another_host, wl_setup,
+						host_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_in_fresh_netns, wl_setup,
 						host_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),

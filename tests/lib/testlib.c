@@ -75,6 +75,35 @@ static int drain(int fd, char **buf, size_t *len)
 	return n;
 }
 
+/* Where a command that does not end is: each thread's state and kernel stack. */
+static void show_stuck(pid_t pid)
+{
+	char path[64], line[256];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char file[128];
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/stat", path, e->d_name);
+		if (read_file_line(file, line, sizeof(line)) == 0)
+			print_message("  thread %s: %s\n", e->d_name, line);
+		snprintf(file, sizeof(file), "%s/%s/stack", path, e->d_name);
+		f = fopen(file, "re");
+		while (f && fgets(line, sizeof(line), f))
+			print_message("    %s", line);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
 int run_argv(struct run_result *r, int timeout_ms, char *const argv[])
 {
 	int out[2], err[2], status = 0, exited = 0;
@@ -116,9 +145,11 @@ int run_argv(struct run_result *r, int timeout_ms, char *const argv[])
 			fcntl(err[0], F_SETFL, O_NONBLOCK);
 		}
 		if (left <= 0 && !exited) {
+			print_message("timed out after %d ms: %s; it said: %s\n", timeout_ms, argv[0],
+				      r->err);
+			show_stuck(pid);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			print_message("timed out after %d ms: %s\n", timeout_ms, argv[0]);
 			break;
 		}
 		if (!exited && poll(p, 2, left < 50 ? left : 50) < 0 && errno != EINTR)

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Restore workload: an echo server for clients outside the application.
- * main listens on 127.0.0.1 (a port of the kernel's choosing, in its
- * reports) and a child echoes whatever its clients send; the clients are
+ * main listens on 127.0.0.1, or the address given (a port of the
+ * kernel's choosing, in its reports) and a child echoes whatever its clients send; the clients are
  * the test's own, which carry on across the snapshots and restores.
  *
- * usage: rs_echo [cycles]
+ * usage: rs_echo [cycles [addr]]
  */
 #include <netinet/in.h>
 #include <poll.h>
@@ -59,6 +59,8 @@ int main(int argc, char **argv)
 
 	wl_init();
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (argc > 2)
+		WL_CHECK(inet_pton(AF_INET, argv[2], &a.sin_addr) == 1);
 	WL_CHECK((l = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
 	WL_CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 16) == 0);
 	WL_CHECK(getsockname(l, (struct sockaddr *)&a, &len) == 0);
