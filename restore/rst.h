@@ -81,7 +81,6 @@ struct rst_unix {
 	size_t len; /* their bytes, all together */
 	char data[64]; /* the blob record with them */
 	void *bytes;
-	int fd; /* in appshot, while it is made */
 	int bound; /* the restore bound it to a path: gone again if the restore fails */
 };
 
@@ -133,6 +132,7 @@ struct rst_fd {
 	size_t nwatch;
 	struct rst_unix un; /* unix */
 	struct rst_inet in; /* inet */
+	int sock; /* a unix or inet socket made by appshot, till a process's slot takes it */
 	uint64_t flags, pos, mode;
 	char kind[16]; /* file dir chr memfd deleted external pipe fifo unix inet eventfd timerfd signalfd epoll inotify */
 	char path[PATH_MAX];

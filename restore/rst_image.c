@@ -339,7 +339,7 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 	}
 	if (parse_anon(p, o, f))
 		return -EBADMSG;
-	f->un.fd = -1;
+	f->sock = -1;
 	if (!strcmp(f->kind, "unix") && rst_parse_unix(o, f))
 		BAD("fd %d: its unix socket is damaged", p->pid, f->fd);
 	if (!strcmp(f->kind, "inet") && rst_parse_inet(o, f))
@@ -534,8 +534,8 @@ void rst_free(struct rst_proc *p)
 		free(p->fds[i].in.recv);
 		free(p->fds[i].in.send);
 		free(p->fds[i].in.dgrams);
-		if (p->fds[i].un.fd >= 0)
-			close(p->fds[i].un.fd);
+		if (p->fds[i].sock >= 0)
+			close(p->fds[i].sock);
 	}
 	free(p->threads);
 	free(p->objects);

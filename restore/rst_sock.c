@@ -137,7 +137,7 @@ static int bind_name(struct rst_fd *f)
 		if (a.sun_path[0] && lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
 		    !in_use(&a, len, f->un.type))
 			unlink(a.sun_path);
-		bound = bind(f->un.fd, (struct sockaddr *)&a, len) == 0;
+		bound = bind(f->sock, (struct sockaddr *)&a, len) == 0;
 		if (bound || errno != EADDRINUSE)
 			break;
 		usleep(20000);
@@ -189,26 +189,26 @@ static int make_all(struct rst_fd **socks, size_t n)
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
 		int pair[2];
 
-		if (f->un.fd >= 0 || accepted(socks, n, f))
+		if (f->sock >= 0 || accepted(socks, n, f))
 			continue;
 		if (p && !f->un.namelen && !p->un.namelen && p->un.peer == f->un.ino &&
-		    p->un.fd < 0) {
+		    p->sock < 0) {
 			if (socketpair(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0, pair)) {
 				pr_perror("restore: cannot make a unix socket pair");
 				return -errno;
 			}
-			f->un.fd = pair[0];
-			p->un.fd = pair[1];
+			f->sock = pair[0];
+			p->sock = pair[1];
 			continue;
 		}
-		f->un.fd = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
-		if (f->un.fd < 0) {
+		f->sock = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
+		if (f->sock < 0) {
 			pr_perror("restore: cannot make a unix socket");
 			return -errno;
 		}
 		if (f->un.namelen)
 			err = bind_name(f);
-		if (!err && f->un.listen && listen(f->un.fd, f->un.backlog)) {
+		if (!err && f->un.listen && listen(f->sock, f->un.backlog)) {
 			pr_perror("restore: cannot listen on a unix socket");
 			err = -errno;
 		}
@@ -228,21 +228,21 @@ static int make_all(struct rst_fd **socks, size_t n)
 			return -ENOTSUP;
 		}
 		len = addr_of(p, &a);
-		if (connect(f->un.fd, (struct sockaddr *)&a, len)) {
+		if (connect(f->sock, (struct sockaddr *)&a, len)) {
 			pr_perror("restore: cannot connect a unix socket to %s", a.sun_path);
 			return -errno;
 		}
 		if (!accepted(socks, n, p))
 			continue;
 		l = listener_named(socks, n, p);
-		p->un.fd = accept4(l->un.fd, NULL, NULL, SOCK_CLOEXEC);
-		if (p->un.fd < 0) {
+		p->sock = accept4(l->sock, NULL, NULL, SOCK_CLOEXEC);
+		if (p->sock < 0) {
 			pr_perror("restore: cannot accept a connection again");
 			return -errno;
 		}
 	}
 	for (size_t i = 0; i < n && !err; i++)
-		if (socks[i]->un.fd < 0) {
+		if (socks[i]->sock < 0) {
 			pr_err("restore: a unix socket accepted from a listener that is gone: appshot "
 			       "cannot make it again");
 			return -ENOTSUP;
@@ -265,7 +265,7 @@ static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
 	for (size_t i = 0; i < f->un.nqueue; i++) {
 		size_t len = f->un.type == SOCK_STREAM ? f->un.len : f->un.queue[i];
 
-		if (send(p->un.fd, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		if (send(p->sock, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 		    (ssize_t)len) {
 			pr_perror("restore: cannot put %zu bytes back into a unix socket", len);
 			return -EIO;
@@ -293,7 +293,7 @@ int rst_socks_make(struct rst_app *a)
 			}
 			socks = m;
 			socks[n++] = a->shared[k];
-			a->shared[k]->un.fd = -1;
+			a->shared[k]->sock = -1;
 		}
 	err = make_all(socks, n);
 	for (size_t i = 0; i < n && !err; i++)
@@ -301,13 +301,13 @@ int rst_socks_make(struct rst_app *a)
 	for (size_t i = 0; i < n && !err; i++) {
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
 
-		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(f->un.fd, SHUT_WR))
+		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(f->sock, SHUT_WR))
 			err = -errno;
 		if (!err && (f->un.shutdown & RCV_SHUTDOWN) &&
-		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(f->un.fd, SHUT_RD))
+		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(f->sock, SHUT_RD))
 			err = -errno;
 		if (!err && f->un.passcred &&
-		    setsockopt(f->un.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
+		    setsockopt(f->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
 			err = -errno;
 		if (err)
 			pr_perror("restore: cannot give a unix socket its shutdown or options");

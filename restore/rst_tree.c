@@ -385,7 +385,7 @@ static int highest_fd(void)
 /*
  * TCP and UDP sockets, listeners and bound ones first: a connection's port
  * may be its listener's, which must have it before the connection is bound
- * to it under repair. Kept in un.fd until the slots take them.
+ * to it under repair. Kept in sock until the slots take them.
  */
 static int make_inet(struct rst_app *a)
 {
@@ -395,9 +395,9 @@ static int make_inet(struct rst_app *a)
 
 			if (strcmp(f->kind, "inet") || f->in.established != pass)
 				continue;
-			f->un.fd = rst_inet_make(f);
-			if (f->un.fd < 0)
-				return f->un.fd;
+			f->sock = rst_inet_make(f);
+			if (f->sock < 0)
+				return f->sock;
 		}
 	return 0;
 }
@@ -434,8 +434,8 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		int fd;
 
 		if (!strcmp(f->kind, "unix") || !strcmp(f->kind, "inet")) {
-			fd = f->un.fd; /* made above: unix by rst_socks_make, inet by make_inet */
-			f->un.fd = -1;
+			fd = f->sock; /* made above: unix by rst_socks_make, inet by make_inet */
+			f->sock = -1;
 			a->shared_fd[k] = fd;
 			/* O_NONBLOCK and such belong to the socket's one open file */
 			if (fcntl(fd, F_SETFL, f->flags)) {
