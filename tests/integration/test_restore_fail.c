@@ -159,6 +159,13 @@ static void test_netlink_socket_refused(void **state)
 	refused(*state, "a netlink socket");
 }
 
+static void test_backlog_refused(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_start_stdio(*state, NULL, "rs_inet", "1", "backlog", NULL);
+	refused(*state, "connections not yet accepted");
+}
+
 static void test_raw_socket_refused(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -338,6 +345,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_netlink_socket_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_raw_socket_refused, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_fails_half_way, wl_setup, wl_teardown),

@@ -16,10 +16,11 @@
  * it unread): after the restores the server end reads the bytes, then the
  * end; it still writes, and the client end reads that. Beside it a
  * connection that has ended both ways: both ends read the end.
- * With "netlink" or "raw" main also holds such a socket, which the
+ * With "netlink" or "raw" main also holds such a socket, with "backlog" a
+ * listener with a connection (from itself) it has not accepted, which the
  * snapshot must refuse, leaving everything as it was.
  *
- * usage: rs_inet [cycles [established|closing|netlink|raw]]
+ * usage: rs_inet [cycles [established|closing|netlink|raw|backlog]]
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, l, l6 = -1, us, uc, port, port6 = 0, uport;
 	const char *mode = argc > 2 ? argv[2] : "";
 	int established = !strcmp(mode, "established") || !strcmp(mode, "closing");
-	int conn = -1, acc = -1, conn2 = -1, acc2 = -1, status;
+	int conn = -1, acc = -1, conn2 = -1, acc2 = -1, l3 = -1, c3 = -1, status;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	char buf[64];
@@ -134,6 +135,18 @@ int main(int argc, char **argv)
 	WL_CHECK(setsockopt(uc, SOL_SOCKET, SO_BROADCAST, &(int){ 1 }, sizeof(int)) == 0);
 	a.sin_port = htons(uport);
 	WL_CHECK(connect(uc, (struct sockaddr *)&a, sizeof(a)) == 0);
+	if (!strcmp(mode, "backlog")) {
+		/* a connection the kernel accepted on a listener of ours, not yet accepted here */
+		struct sockaddr_in b = { .sin_family = AF_INET };
+
+		b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		WL_CHECK((l3 = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+		WL_CHECK(bind(l3, (struct sockaddr *)&b, sizeof(b)) == 0 && listen(l3, 4) == 0);
+		b.sin_port = htons(port_of(l3));
+		WL_CHECK((c3 = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+		WL_CHECK(connect(c3, (struct sockaddr *)&b, sizeof(b)) == 0);
+		WL_CHECK(write(c3, "waiting", 7) == 7);
+	}
 	if (!strcmp(mode, "netlink"))
 		WL_CHECK(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) >= 0);
 	if (!strcmp(mode, "raw"))
@@ -217,6 +230,16 @@ int main(int argc, char **argv)
 		}
 		close(conn);
 		close(acc);
+	}
+	if (l3 >= 0) {
+		int a3 = accept(l3, NULL, NULL);
+
+		memset(buf, 0, sizeof(buf));
+		wl_expect(a3 >= 0 && read(a3, buf, 7) == 7 && !strcmp(buf, "waiting"),
+			  "the connection waiting in the backlog lost its bytes: '%s'", buf);
+		close(a3);
+		close(c3);
+		close(l3);
 	}
 	if (conn2 >= 0) {
 		wl_expect(read(conn2, buf, 1) == 0 && read(acc2, buf, 1) == 0,
