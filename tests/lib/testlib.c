@@ -320,6 +320,8 @@ __attribute__((constructor)) static void testlib_filter(void)
 int testlib_setup(void **state)
 {
 	(void)state;
+	/* into a file (tests/run.sh): what a test printed stays if it is killed at its time limit */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0)
 		testlib_missing = "integration tests need root (BPF, cgroups, namespaces)";
 	else if (access("/sys/kernel/btf/vmlinux", R_OK))

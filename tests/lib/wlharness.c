@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "appcheck.h"
 #include "testlib.h"
 #include "wlharness.h"
 
@@ -390,4 +391,80 @@ void wl_wait(struct wl *w, int cp)
 void wl_go(struct wl *w)
 {
 	assert_int_equal(write(w->go, "\n", 1), 1);
+}
+
+/* ---- cycles of snapshot and restore ---- */
+
+/* Does the tracer know the restored application, as it knew the one it saved? */
+struct known {
+	struct wl *w;
+	const char *step;
+	char why[1024];
+};
+
+static int tracer_knows(void *arg)
+{
+	struct known *k = arg;
+	struct json_object *app = status_app(k->w->name);
+	int ret = -1;
+
+	if (!app) {
+		k->step = "status";
+		snprintf(k->why, sizeof(k->why), "status has no application %s", k->w->name);
+		return -1;
+	}
+	if (!(k->step = "tasks", check_tasks(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "fds", check_fds(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "maps", check_maps(app, k->why, sizeof(k->why))) &&
+	    !(k->step = "ipc", check_ipc_ns(app, k->why, sizeof(k->why))))
+		ret = 0;
+	json_object_put(app);
+	return ret;
+}
+
+/* Under software emulation (make vmtest: APPSHOT_MAX_CYCLES=1) one cycle tells enough. */
+int wl_max_cycles(int cycles)
+{
+	const char *max = getenv("APPSHOT_MAX_CYCLES");
+
+	return max && atoi(max) > 0 && cycles > atoi(max) ? atoi(max) : cycles;
+}
+
+/*
+ * Start the workload under appshot run [run_extra], then at each of its
+ * cycles snapshot and restore it (and with check_tracer, see that the
+ * tracer knows it again); its last report must say it found all its state
+ * as it was.
+ */
+void wl_cycle_checked(struct wl *w, const char *run_extra, int cycles, const char *workload,
+		      const char *arg, int check_tracer)
+{
+	char n[16], image[32];
+	struct known k = { .w = w };
+
+	cycles = wl_max_cycles(cycles);
+	snprintf(n, sizeof(n), "%d", cycles);
+	wl_start_stdio(w, run_extra, workload, n, arg, NULL);
+	for (int i = 1; i <= cycles; i++) {
+		wl_wait(w, i);
+		snprintf(image, sizeof(image), "image-%d", i);
+		wl_snapshot(w, image, NULL);
+		wl_restore(w, image, NULL);
+		if (check_tracer && retry_until(tracer_knows, &k, SETTLE_MS))
+			fail_msg("after restore %d, the tracer does not know %s: %s: %s", i,
+				 workload, k.step, k.why);
+		wl_go(w);
+	}
+	wl_wait(w, cycles + 1);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("%s found its state changed after restore (%lld failures)", workload,
+			 (long long)jint(w->cp, "failures"));
+	}
+}
+
+void wl_cycle(struct wl *w, const char *run_extra, int cycles, const char *workload,
+	      const char *arg)
+{
+	wl_cycle_checked(w, run_extra, cycles, workload, arg, 0);
 }

@@ -66,4 +66,17 @@ void wl_go(struct wl *w);
 /* Print the workload's log (DIR/workload.log) into the test's output. */
 void wl_dump_log(struct wl *w);
 
+/* cycles, or fewer under software emulation (make vmtest: APPSHOT_MAX_CYCLES=1) */
+int wl_max_cycles(int cycles);
+/*
+ * Start the workload under appshot run [run_extra], then at each of its
+ * cycles snapshot and restore it (and with check_tracer, see that the
+ * tracer knows it again); its last report must say it found all its state
+ * as it was.
+ */
+void wl_cycle_checked(struct wl *w, const char *run_extra, int cycles, const char *workload,
+		      const char *arg, int check_tracer);
+void wl_cycle(struct wl *w, const char *run_extra, int cycles, const char *workload,
+	      const char *arg);
+
 #endif /* APPSHOT_WLHARNESS_H */
