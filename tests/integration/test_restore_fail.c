@@ -315,6 +315,18 @@ static void test_leave_running_tcp(void **state)
 	leave_running(*state, "rs_inet", "established");
 }
 
+static void test_leave_running_udp(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_udp", "inside");
+}
+
+static void test_leave_running_half_closed(void **state)
+{
+	TESTLIB_REQUIRE();
+	leave_running(*state, "rs_inet", "closing");
+}
+
 static void test_foreground_exit_status(void **state)
 {
 	struct wl *w = *state;
@@ -353,6 +365,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leave_running_unix, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_leave_running_ipc, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_leave_running_tcp, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_udp, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_leave_running_half_closed, wl_setup,
+						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_half_way, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_foreground_exit_status, wl_setup,
