@@ -8,7 +8,8 @@
  * end of each cycle: before each checkpoint it sends itself two datagrams
  * from a socket of its own, and the test sends one more, saying its own
  * port. After each restore the three are there, once, in order, each from
- * its sender's port ("inside": the test sends none). Its reports give the
+ * its sender's port ("inside": the test sends none); and one more on
+ * [::1] where the machine has IPv6. Its reports give the
  * ports.
  *
  * usage: rs_udp [cycles [inside]]
@@ -30,12 +31,27 @@ static int udp_on(uint32_t addr)
 	return s;
 }
 
+/* A UDP socket on [::1], or -1 where the machine has no IPv6. */
+static int udp6_on(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int s = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a))) {
+		close(s);
+		s = -1;
+	}
+	return s;
+}
+
+/* (the port is at the same place in IPv4 and IPv6 addresses) */
 static int port_of(int fd)
 {
-	struct sockaddr_in a;
-	socklen_t l = sizeof(a);
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
 
-	return getsockname(fd, (struct sockaddr *)&a, &l) ? -1 : ntohs(a.sin_port);
+	return getsockname(fd, (struct sockaddr *)&ss, &l) ? -1 :
+							    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 static void __attribute__((noreturn)) worker(int s)
@@ -65,8 +81,9 @@ static void __attribute__((noreturn)) worker(int s)
 static int next(int s, const char *want, int want_port)
 {
 	struct pollfd p = { .fd = s, .events = POLLIN };
-	struct sockaddr_in from;
-	socklen_t l = sizeof(from);
+	struct sockaddr_storage ss;
+	struct sockaddr_in *from = (struct sockaddr_in *)&ss;
+	socklen_t l = sizeof(ss);
 	char buf[128];
 	ssize_t n;
 
@@ -74,20 +91,21 @@ static int next(int s, const char *want, int want_port)
 		wl_expect(0, "no datagram '%s' waiting", want);
 		return -1;
 	}
-	n = recvfrom(s, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)&from, &l);
+	n = recvfrom(s, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)&ss, &l);
 	buf[n < 0 ? 0 : n] = 0;
 	wl_expect(n == (ssize_t)strlen(want) && !strcmp(buf, want), "read '%s', not '%s'", buf,
 		  want);
-	wl_expect(ntohs(from.sin_port) == want_port, "'%s' came from port %d, not %d", want,
-		  ntohs(from.sin_port), want_port);
+	wl_expect(ntohs(from->sin_port) == want_port, "'%s' came from port %d, not %d", want,
+		  ntohs(from->sin_port), want_port);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int cycles = argc > 1 ? atoi(argv[1]) : 1, srv, q, me, status;
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, srv, q, me, q6, me6, status;
 	int outside = !(argc > 2 && !strcmp(argv[2], "inside"));
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	char msg[64];
 	pid_t w;
 
@@ -95,6 +113,8 @@ int main(int argc, char **argv)
 	srv = udp_on(INADDR_LOOPBACK);
 	q = udp_on(INADDR_ANY);
 	me = udp_on(INADDR_LOOPBACK);
+	q6 = udp6_on();
+	me6 = udp6_on();
 	w = fork();
 	WL_CHECK(w >= 0);
 	if (w == 0) {
@@ -102,7 +122,13 @@ int main(int argc, char **argv)
 		worker(srv);
 	}
 	to.sin_port = htons(port_of(q));
+	to6.sin6_port = htons(port_of(q6));
 	for (int c = 1; c <= cycles; c++) {
+		if (q6 >= 0 && me6 >= 0) {
+			snprintf(msg, sizeof(msg), "six %d", c);
+			WL_CHECK(sendto(me6, msg, strlen(msg), 0, (struct sockaddr *)&to6,
+					sizeof(to6)) == (ssize_t)strlen(msg));
+		}
 		for (int i = 1; i <= 2; i++) {
 			snprintf(msg, sizeof(msg), "inside %d-%d", c, i);
 			WL_CHECK(sendto(me, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof(to)) ==
@@ -114,6 +140,10 @@ int main(int argc, char **argv)
 		for (int i = 1; i <= 2; i++) {
 			snprintf(msg, sizeof(msg), "inside %d-%d", c, i);
 			next(q, msg, port_of(me));
+		}
+		if (q6 >= 0 && me6 >= 0) {
+			snprintf(msg, sizeof(msg), "six %d", c);
+			next(q6, msg, port_of(me6));
 		}
 		if (outside) {
 			struct sockaddr_in from;
