@@ -119,6 +119,30 @@ out:
 	return err;
 }
 
+int hold_follow(__u32 aid)
+{
+	int map = bpf_obj_get(HOLD_MAP), prog = -1, held = 0, err = 0;
+	struct hold_key k, *prev = NULL;
+	__u32 v;
+
+	if (map < 0)
+		return 0; /* nothing held */
+	while (!held && bpf_map_get_next_key(map, prev, &k) == 0) {
+		held = k.family && bpf_map_lookup_elem(map, &k, &v) == 0 && v == aid;
+		prev = &k;
+	}
+	if (held) {
+		prog = bpf_obj_get(HOLD_PROG);
+		err = prog < 0 ? -errno : attach_all(prog, map);
+		if (err)
+			pr_err("cannot hold the traffic here: %s", strerror(-err));
+	}
+	if (prog >= 0)
+		close(prog);
+	close(map);
+	return err;
+}
+
 int hold_release(__u32 aid)
 {
 	int map = bpf_obj_get(HOLD_MAP), others = 0;

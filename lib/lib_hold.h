@@ -14,6 +14,11 @@
 
 /* Hold these endpoints for application aid (loads and attaches the hold when it is not). */
 int hold_add(__u32 aid, const struct hold_key *keys, size_t n);
+/*
+ * Hold application aid's endpoints (if any are) in this network namespace
+ * too: the restore into another one, till it lets them through.
+ */
+int hold_follow(__u32 aid);
 /* Let application aid's endpoints through; the last one out removes the hold. */
 int hold_release(__u32 aid);
 

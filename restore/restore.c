@@ -583,7 +583,9 @@ int do_restore(int argc, char **argv)
 		goto out;
 	phase(t0, "image read");
 	/* the application's sockets and processes are made there; its held traffic let go there */
-	if (o.netns && (err = enter_netns(o.netns)))
+	if (o.netns && ((err = enter_netns(o.netns)) ||
+			(jg_u64(im.manifest, "aid", &image_aid) == 0 &&
+			 (err = hold_follow(image_aid)))))
 		goto out;
 	if (!rec.own_ns) {
 		err = check_pids_free(&a);
