@@ -123,7 +123,7 @@ $(OUTPUT)/tests/integration/%: $(OUTPUT)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/bench/%: bench/%.c bench/bench.h
+$(OUTPUT)/bench/%: bench/%.c bench/bench.h tests/workloads/echo_loop.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@

@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "bench.h"
+#include "../tests/workloads/echo_loop.h"
 
 #define MAXC 256
 
@@ -38,10 +39,8 @@ static void on_usr1(int sig)
 static int server(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	struct pollfd p[MAXC + 1];
 	socklen_t len = sizeof(a);
-	char buf[4096];
-	int l = socket(AF_INET, SOCK_STREAM, 0), n = 1;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, MAXC) ||
@@ -49,28 +48,7 @@ static int server(void)
 		return 2;
 	printf("port %d\n", ntohs(a.sin_port));
 	fflush(stdout);
-	p[0] = (struct pollfd){ .fd = l, .events = POLLIN };
-	for (;;) {
-		if (poll(p, n, -1) < 0)
-			continue;
-		if ((p[0].revents & POLLIN) && n <= MAXC) {
-			int c = accept(l, NULL, NULL);
-
-			if (c >= 0)
-				p[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
-		}
-		for (int i = 1; i < n; i++) {
-			ssize_t k;
-
-			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			k = read(p[i].fd, buf, sizeof(buf));
-			if (k <= 0 || write(p[i].fd, buf, k) != k) {
-				close(p[i].fd);
-				p[i--] = p[--n];
-			}
-		}
-	}
+	echo_loop(l, MAXC);
 }
 
 static int client(int port, int n)

@@ -14,41 +14,10 @@
 #include <sys/wait.h>
 #include <arpa/inet.h>
 
+#include "echo_loop.h"
 #include "wl.h"
 
 #define MAXC 16
-
-static void __attribute__((noreturn)) serve(int l)
-{
-	struct pollfd p[MAXC + 1] = { { .fd = l, .events = POLLIN } };
-	char buf[4096];
-	int n = 1;
-
-	for (;;) {
-		if (poll(p, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(2);
-		}
-		if ((p[0].revents & POLLIN) && n <= MAXC) {
-			int c = accept(l, NULL, NULL);
-
-			if (c >= 0)
-				p[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
-		}
-		for (int i = 1; i < n; i++) {
-			ssize_t k;
-
-			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			k = read(p[i].fd, buf, sizeof(buf));
-			if (k <= 0 || write(p[i].fd, buf, k) != k) {
-				close(p[i].fd);
-				p[i--] = p[--n];
-			}
-		}
-	}
-}
 
 int main(int argc, char **argv)
 {
@@ -67,7 +36,7 @@ int main(int argc, char **argv)
 	server = fork();
 	WL_CHECK(server >= 0);
 	if (server == 0)
-		serve(l);
+		echo_loop(l, MAXC);
 	for (int c = 1; c <= cycles; c++)
 		wl_checkpoint("{\"cp\":%d,\"pid\":%d,\"port\":%d}", c, (int)getpid(),
 			      ntohs(a.sin_port));
