@@ -75,6 +75,7 @@ struct dump {
 	pid_t vpid; /* the process being dumped, as the application sees it */
 	int own_ipc; /* the application has its own IPC namespace: SysV objects are saved */
 	int leave_running; /* the application runs on: TCP sockets leave repair mode again */
+	int last_try; /* else what may go away (connections not yet accepted) fails quietly */
 	struct dump_file *files; /* open files of the processes dumped so far */
 	size_t nfiles;
 	struct dump_object *seen; /* objects of the processes dumped so far */

@@ -627,11 +627,13 @@ static int inet_state(struct dump *d, int fd, int sk, struct json_object *o)
 		memset(&ti, 0, sizeof(ti));
 		getsockopt(sk, IPPROTO_TCP, TCP_INFO, &ti, &tl);
 		if (ti.tcpi_state == TCP_LISTEN && ti.tcpi_unacked) {
+			if (!d->last_try)
+				return -EAGAIN;
 			pr_err("pid %d fd %d is a TCP listener with %u connections not yet "
 			       "accepted: appshot cannot save them yet (one made again would have "
 			       "a sequence number of the kernel's choosing, not the one its peer "
-			       "knows); snapshot again once they are accepted", d->vpid, fd,
-			       ti.tcpi_unacked);
+			       "knows), and did not accept them while the snapshot waited",
+			       d->vpid, fd, ti.tcpi_unacked);
 			return -ENOTSUP;
 		}
 		if (tcp_connected(ti.tcpi_state))

@@ -290,50 +290,25 @@ static struct json_object *manifest_meta(const struct app_record *rec, const str
 	return m;
 }
 
-int do_snapshot(int argc, char **argv)
+/*
+ * One attempt. Something that goes away once the application runs a little
+ * (connections a listener has not accepted yet) fails it with -EAGAIN,
+ * quietly unless last: the application runs on, and the caller tries again.
+ */
+static int snapshot_once(const char *name, const char *dir, int leave, int sync, int last)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'D' },
-		{ "leave-running", no_argument, NULL, 'l' },
-		{ "no-sync", no_argument, NULL, 'S' },
-		COMMON_LONG_OPTS,
-		{},
-	};
 	struct registry reg = { .lock_fd = -1 };
 	struct tracer tr = { .fd = { -1 } };
 	struct dump d = { .pages = { .fd = -1 } };
 	struct json_object *meta = NULL, *ipc = NULL, *zombies = NULL, *v;
 	struct snap_proc *procs = NULL;
-	const char *dir = NULL, *name;
 	struct app_record rec;
 	pid_t *pids = NULL;
 	size_t npids = 0, nthreads = 0;
-	int c, r, err, leave = 0, sync = 1, frozen = 0, image_started = 0, vpid;
+	int err, frozen = 0, image_started = 0, vpid;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 
-	while ((c = getopt_long(argc, argv, "D:l" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
-		switch (c) {
-		case 'D':
-			dir = optarg;
-			break;
-		case 'l':
-			leave = 1;
-			break;
-		case 'S':
-			sync = 0;
-			break;
-		default:
-			r = common_opt(c, "snapshot");
-			if (r)
-				return r;
-		}
-	}
-	if (optind != argc - 1 || !dir)
-		return usage_error("snapshot", "give the application's name and -D DIR");
-	name = argv[optind];
-	err = tracer_check_env();
-	if (err)
-		return err;
+	d.last_try = last;
 	err = registry_open(&reg, registry_default_dir(), 1);
 	if (err)
 		return err;
@@ -489,7 +464,8 @@ undo:
 		cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	if (image_started)
 		image_abort(&d.w);
-	pr_info("snapshot of '%s' failed: the application runs on untouched", name);
+	if (err != -EAGAIN || last)
+		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 out:
 	json_object_put(meta);
 	json_object_put(ipc);
@@ -499,5 +475,54 @@ out:
 	free(pids);
 	tracer_close(&tr);
 	registry_close(&reg);
+	return err;
+}
+
+#define SNAPSHOT_TRIES 40
+#define SNAPSHOT_RETRY_MS 50
+
+int do_snapshot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'D' },
+		{ "leave-running", no_argument, NULL, 'l' },
+		{ "no-sync", no_argument, NULL, 'S' },
+		COMMON_LONG_OPTS,
+		{},
+	};
+	const char *dir = NULL;
+	int c, r, err, leave = 0, sync = 1;
+
+	while ((c = getopt_long(argc, argv, "D:l" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			dir = optarg;
+			break;
+		case 'l':
+			leave = 1;
+			break;
+		case 'S':
+			sync = 0;
+			break;
+		default:
+			r = common_opt(c, "snapshot");
+			if (r)
+				return r;
+		}
+	}
+	if (optind != argc - 1 || !dir)
+		return usage_error("snapshot", "give the application's name and -D DIR");
+	err = tracer_check_env();
+	if (err)
+		return err;
+	/* a busy server may have connections waiting: it runs a little, then we try again */
+	for (int i = 1; i <= SNAPSHOT_TRIES; i++) {
+		err = snapshot_once(argv[optind], dir, leave, sync, i == SNAPSHOT_TRIES);
+		if (err != -EAGAIN)
+			break;
+		pr_debug("snapshot: try %d of %d found connections not yet accepted", i,
+			 SNAPSHOT_TRIES);
+		usleep(SNAPSHOT_RETRY_MS * 1000);
+	}
 	return err;
 }

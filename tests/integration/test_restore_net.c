@@ -35,6 +35,13 @@ static void test_tcp_connection_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_inet", "established", 1);
 }
 
+/* A connection waiting on a listener at the snapshot: it waits till the application takes it. */
+static void test_backlog_accepted_while_waiting(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 1, "rs_inet", "slow", 1);
+}
+
 static void test_tcp_half_closed_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -459,6 +466,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_connection_three_cycles, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_half_closed_three_cycles, wl_setup,
+						wl_teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_accepted_while_waiting, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_udp_service, wl_setup, wl_teardown),

@@ -18,9 +18,10 @@
  * connection that has ended both ways: both ends read the end.
  * With "netlink" or "raw" main also holds such a socket, with "backlog" a
  * listener with a connection (from itself) it has not accepted, which the
- * snapshot must refuse, leaving everything as it was.
+ * snapshot must refuse, leaving everything as it was; with "slow" one that a
+ * worker accepts only after a second, which the snapshot waits for.
  *
- * usage: rs_inet [cycles [established|closing|netlink|raw|backlog]]
+ * usage: rs_inet [cycles [established|closing|netlink|raw|backlog|slow]]
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 	const char *mode = argc > 2 ? argv[2] : "";
 	int established = !strcmp(mode, "established") || !strcmp(mode, "closing");
 	int conn = -1, acc = -1, conn2 = -1, acc2 = -1, l3 = -1, c3 = -1, status;
+	pid_t slow = -1;
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	char buf[64];
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 	WL_CHECK(setsockopt(uc, SOL_SOCKET, SO_BROADCAST, &(int){ 1 }, sizeof(int)) == 0);
 	a.sin_port = htons(uport);
 	WL_CHECK(connect(uc, (struct sockaddr *)&a, sizeof(a)) == 0);
-	if (!strcmp(mode, "backlog")) {
+	if (!strcmp(mode, "backlog") || !strcmp(mode, "slow")) {
 		/* a connection the kernel accepted on a listener of ours, not yet accepted here */
 		struct sockaddr_in b = { .sin_family = AF_INET };
 
@@ -146,6 +148,22 @@ int main(int argc, char **argv)
 		WL_CHECK((c3 = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
 		WL_CHECK(connect(c3, (struct sockaddr *)&b, sizeof(b)) == 0);
 		WL_CHECK(write(c3, "waiting", 7) == 7);
+	}
+	if (!strcmp(mode, "slow")) {
+		/* a worker that accepts it only after a second: the snapshot waits for it */
+		slow = fork();
+		WL_CHECK(slow >= 0);
+		if (slow == 0) {
+			int a3;
+
+			usleep(1000000);
+			a3 = accept(l3, NULL, NULL);
+			if (a3 < 0 || read(a3, buf, 7) != 7 || write(a3, "accepted", 8) != 8)
+				_exit(1);
+			_exit(0);
+		}
+		close(l3);
+		l3 = -1;
 	}
 	if (!strcmp(mode, "netlink"))
 		WL_CHECK(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) >= 0);
@@ -230,6 +248,14 @@ int main(int argc, char **argv)
 		}
 		close(conn);
 		close(acc);
+	}
+	if (slow > 0) {
+		memset(buf, 0, sizeof(buf));
+		wl_expect(read(c3, buf, 8) == 8 && !strcmp(buf, "accepted"),
+			  "the connection accepted late read '%s'", buf);
+		wl_expect(waitpid(slow, &status, 0) == slow && WIFEXITED(status) &&
+				  !WEXITSTATUS(status), "the late accepter ended %#x", status);
+		close(c3);
 	}
 	if (l3 >= 0) {
 		int a3 = accept(l3, NULL, NULL);
