@@ -478,7 +478,7 @@ out:
 	return err;
 }
 
-#define SNAPSHOT_TRIES 40
+#define SNAPSHOT_WAIT_MS 2000 /* for connections to be accepted, at most */
 #define SNAPSHOT_RETRY_MS 50
 
 int do_snapshot(int argc, char **argv)
@@ -492,6 +492,7 @@ int do_snapshot(int argc, char **argv)
 	};
 	const char *dir = NULL;
 	int c, r, err, leave = 0, sync = 1;
+	uint64_t deadline;
 
 	while ((c = getopt_long(argc, argv, "D:l" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
 		switch (c) {
@@ -516,12 +517,14 @@ int do_snapshot(int argc, char **argv)
 	if (err)
 		return err;
 	/* a busy server may have connections waiting: it runs a little, then we try again */
-	for (int i = 1; i <= SNAPSHOT_TRIES; i++) {
-		err = snapshot_once(argv[optind], dir, leave, sync, i == SNAPSHOT_TRIES);
-		if (err != -EAGAIN)
+	deadline = now_ns(CLOCK_MONOTONIC) + SNAPSHOT_WAIT_MS * 1000000ull;
+	for (int i = 1;; i++) {
+		int last = now_ns(CLOCK_MONOTONIC) + SNAPSHOT_RETRY_MS * 1000000ull >= deadline;
+
+		err = snapshot_once(argv[optind], dir, leave, sync, last);
+		if (err != -EAGAIN || last)
 			break;
-		pr_debug("snapshot: try %d of %d found connections not yet accepted", i,
-			 SNAPSHOT_TRIES);
+		pr_debug("snapshot: try %d found connections not yet accepted", i);
 		usleep(SNAPSHOT_RETRY_MS * 1000);
 	}
 	return err;
