@@ -195,8 +195,9 @@ static void model_inet(struct json_object *m, struct json_object *in)
 
 		for (size_t i = 0; i < json_object_array_length(q); i++)
 			bytes += getu(json_object_array_get_idx(q, i), "len");
-		snprintf(line + n, sizeof(line) - n, ", %zu datagrams waiting (%" PRIu64 " bytes)",
-			 json_object_array_length(q), bytes);
+		snprintf(line + n, sizeof(line) - n, ", %zu datagram%s waiting (%" PRIu64 " bytes)",
+			 json_object_array_length(q), json_object_array_length(q) == 1 ? "" : "s",
+			 bytes);
 	}
 	js_str(m, "socket", line);
 }

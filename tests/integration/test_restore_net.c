@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -172,6 +173,31 @@ static void udp_ask(int s, int port, long n, int cycle)
 			 cycle);
 }
 
+/* inspect's line for a socket of the image that says what (e.g. "datagrams waiting"), or NULL */
+static char *inspect_socket(struct wl *w, const char *image, const char *what)
+{
+	char dir[PATH_MAX + 64], *found = NULL;
+	struct json_object *m, *procs;
+
+	snprintf(dir, sizeof(dir), "%s/%s", w->dir, image);
+	m = run_json(bin_path("appshot"), "inspect", "--json", dir, NULL);
+	procs = m ? jkey(m, "processes") : NULL;
+	for (size_t i = 0; procs && !found && i < json_object_array_length(procs); i++) {
+		struct json_object *files = jkey(json_object_array_get_idx(procs, i), "files");
+
+		for (size_t k = 0; files && !found && k < json_object_array_length(files); k++) {
+			struct json_object *v;
+
+			if (json_object_object_get_ex(json_object_array_get_idx(files, k), "socket",
+						      &v) &&
+			    strstr(json_object_get_string(v), what))
+				found = strdup(json_object_get_string(v));
+		}
+	}
+	json_object_put(m);
+	return found;
+}
+
 /*
  * A UDP request/response service with clients outside (ours), and
  * datagrams waiting: at each of three cycles we send one to the socket
@@ -203,6 +229,14 @@ static void test_udp_service(void **state)
 				 (ssize_t)strlen(msg));
 		snprintf(image, sizeof(image), "image-%d", c);
 		wl_snapshot(w, image, NULL);
+		if (c == 1) {
+			char *line = inspect_socket(w, image, "waiting");
+
+			if (!line || !strstr(line, "udp 0.0.0.0:") || !strstr(line, ", 3 datagrams"))
+				fail_msg("inspect does not show the 3 datagrams waiting: %s",
+					 line ? line : "no such socket");
+			free(line);
+		}
 		a.sin_port = htons(jint(w->cp, "service"));
 		assert_int_equal(sendto(s, "lost", 4, 0, (struct sockaddr *)&a, sizeof(a)), 4);
 		wl_restore(w, image, NULL);
