@@ -772,16 +772,10 @@ int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo)
 
 /* ---- the traffic to hold while the application is away ---- */
 
-static int add_key(struct hold_key **keys, size_t *n, struct json_object *in)
+static int add_one(struct hold_key **keys, size_t *n, struct hold_key k)
 {
-	struct hold_key k = { .family = json_object_get_int(jg_obj_or(in, "family")) };
 	struct hold_key *m;
-	const char *addr = json_object_get_string(jg_obj_or(in, "addr"));
 
-	k.proto = json_object_get_int(jg_obj_or(in, "type")) == SOCK_STREAM ? HOLD_TCP : HOLD_UDP;
-	k.port = json_object_get_int(jg_obj_or(in, "port"));
-	if (!k.port || !addr || inet_pton(k.family, addr, k.addr) != 1)
-		return 0; /* not bound: nothing comes to it */
 	for (size_t i = 0; i < *n; i++)
 		if (!memcmp(&(*keys)[i], &k, sizeof(k)))
 			return 0;
@@ -791,6 +785,27 @@ static int add_key(struct hold_key **keys, size_t *n, struct json_object *in)
 	*keys = m;
 	m[(*n)++] = k;
 	return 0;
+}
+
+static int add_key(struct hold_key **keys, size_t *n, struct json_object *in)
+{
+	struct hold_key k = { .family = json_object_get_int(jg_obj_or(in, "family")) };
+	struct hold_key any4 = { .family = HOLD_INET };
+	const char *addr = json_object_get_string(jg_obj_or(in, "addr"));
+	struct json_object *v6only;
+
+	k.proto = json_object_get_int(jg_obj_or(in, "type")) == SOCK_STREAM ? HOLD_TCP : HOLD_UDP;
+	k.port = json_object_get_int(jg_obj_or(in, "port"));
+	if (!k.port || !addr || inet_pton(k.family, addr, k.addr) != 1)
+		return 0; /* not bound: nothing comes to it */
+	/* an IPv6 socket on any address that is not IPv6-only takes IPv4 too */
+	any4.proto = k.proto;
+	any4.port = k.port;
+	if (k.family == HOLD_INET6 && !strcmp(addr, "::") &&
+	    json_object_object_get_ex(in, "v6only", &v6only) && !json_object_get_boolean(v6only) &&
+	    add_one(keys, n, any4))
+		return -ENOMEM;
+	return add_one(keys, n, k);
 }
 
 int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, int *outside)

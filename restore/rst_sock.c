@@ -631,11 +631,17 @@ static int dgrams_queued(int fd, const struct rst_inet *in)
 	return n == in->ndgrams;
 }
 
+/* An IPv4 address an IPv6 socket sees as ::ffff:a.b.c.d: a.b.c.d, else NULL. */
+static const char *v4_mapped(const char *a)
+{
+	return !strncmp(a, "::ffff:", 7) && strchr(a, '.') ? a + 7 : NULL;
+}
+
 static int udp_requeue(const struct rst_inet *in, int fd)
 {
 	const char *any = in->family == AF_INET ? "0.0.0.0" : "::";
 	const char *local = in->family == AF_INET ? "127.0.0.1" : "::1";
-	int raw = rst_raw_open(in->family), err = raw < 0 ? raw : 0;
+	int raw[2] = { -1, -1 }, err = 0; /* IPv4, IPv6 */
 	const char *bytes = in->recv;
 
 	for (size_t i = 0; i < in->ndgrams && !err; i++) {
@@ -643,9 +649,22 @@ static int udp_requeue(const struct rst_inet *in, int fd)
 		/* sent to the wildcard address: to the one it was sent to, else loopback */
 		const char *to = strcmp(g->to, any) && g->to[0] ? g->to :
 				 strcmp(in->addr, any) ? in->addr : local;
+		const char *from = g->from;
+		int family = in->family;
 
-		err = rst_raw_udp(raw, in->family, g->from, g->from_port, to, in->port, bytes,
-				  g->len);
+		/* an IPv6 socket's IPv4 datagram comes again as IPv4 */
+		if (family == AF_INET6 && v4_mapped(from)) {
+			family = AF_INET;
+			from = v4_mapped(from);
+			to = v4_mapped(to) ?: "127.0.0.1";
+		}
+		if (raw[family == AF_INET6] < 0 &&
+		    (raw[family == AF_INET6] = rst_raw_open(family)) < 0) {
+			err = raw[family == AF_INET6];
+			break;
+		}
+		err = rst_raw_udp(raw[family == AF_INET6], family, from, g->from_port, to, in->port,
+				  bytes, g->len);
 		bytes += g->len;
 	}
 	if (!err)
@@ -653,8 +672,9 @@ static int udp_requeue(const struct rst_inet *in, int fd)
 	if (err)
 		pr_err("restore: cannot put the %zu datagrams waiting on a UDP socket of %s port %d "
 		       "back: %s", in->ndgrams, in->addr, in->port, strerror(-err));
-	if (raw >= 0)
-		close(raw);
+	for (int k = 0; k < 2; k++)
+		if (raw[k] >= 0)
+			close(raw[k]);
 	return err;
 }
 

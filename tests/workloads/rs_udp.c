@@ -8,8 +8,8 @@
  * end of each cycle: before each checkpoint it sends itself two datagrams
  * from a socket of its own, and the test sends one more, saying its own
  * port. After each restore the three are there, once, in order, each from
- * its sender's port ("inside": the test sends none); and one more on
- * [::1] where the machine has IPv6. Its reports give the
+ * its sender's port ("inside": the test sends none); and where the machine
+ * has IPv6 one more on [::1], and an IPv4 one on a socket of [::] for both. Its reports give the
  * ports.
  *
  * usage: rs_udp [cycles [inside]]
@@ -31,13 +31,16 @@ static int udp_on(uint32_t addr)
 	return s;
 }
 
-/* A UDP socket on [::1], or -1 where the machine has no IPv6. */
-static int udp6_on(void)
+/* A UDP socket on [::1] (or [::], both IPv6 and IPv4), or -1 where the machine has no IPv6. */
+static int udp6_on(int any)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	int s = socket(AF_INET6, SOCK_DGRAM, 0);
 
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a))) {
+	if (any)
+		a.sin6_addr = in6addr_any;
+	if (s >= 0 && ((any && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int))) ||
+		       bind(s, (struct sockaddr *)&a, sizeof(a)))) {
 		close(s);
 		s = -1;
 	}
@@ -102,7 +105,7 @@ static int next(int s, const char *want, int want_port)
 
 int main(int argc, char **argv)
 {
-	int cycles = argc > 1 ? atoi(argv[1]) : 1, srv, q, me, q6, me6, status;
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, srv, q, me, q6, me6, dual, status;
 	int outside = !(argc > 2 && !strcmp(argv[2], "inside"));
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
@@ -113,8 +116,9 @@ int main(int argc, char **argv)
 	srv = udp_on(INADDR_LOOPBACK);
 	q = udp_on(INADDR_ANY);
 	me = udp_on(INADDR_LOOPBACK);
-	q6 = udp6_on();
-	me6 = udp6_on();
+	q6 = udp6_on(0);
+	me6 = udp6_on(0);
+	dual = udp6_on(1);
 	w = fork();
 	WL_CHECK(w >= 0);
 	if (w == 0) {
@@ -128,6 +132,15 @@ int main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "six %d", c);
 			WL_CHECK(sendto(me6, msg, strlen(msg), 0, (struct sockaddr *)&to6,
 					sizeof(to6)) == (ssize_t)strlen(msg));
+		}
+		if (dual >= 0) {
+			/* an IPv4 datagram to an IPv6 socket of both */
+			struct sockaddr_in d = to;
+
+			d.sin_port = htons(port_of(dual));
+			snprintf(msg, sizeof(msg), "four in six %d", c);
+			WL_CHECK(sendto(me, msg, strlen(msg), 0, (struct sockaddr *)&d, sizeof(d)) ==
+				 (ssize_t)strlen(msg));
 		}
 		for (int i = 1; i <= 2; i++) {
 			snprintf(msg, sizeof(msg), "inside %d-%d", c, i);
@@ -144,6 +157,10 @@ int main(int argc, char **argv)
 		if (q6 >= 0 && me6 >= 0) {
 			snprintf(msg, sizeof(msg), "six %d", c);
 			next(q6, msg, port_of(me6));
+		}
+		if (dual >= 0) {
+			snprintf(msg, sizeof(msg), "four in six %d", c);
+			next(dual, msg, port_of(me));
 		}
 		if (outside) {
 			struct sockaddr_in from;
