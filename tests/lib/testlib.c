@@ -171,6 +171,14 @@ int run_argv(struct run_result *r, int timeout_ms, char *const argv[])
 	return r->status < 0 ? -1 : 0;
 }
 
+int testlib_timeout_ms(void)
+{
+	const char *s = getenv("APPSHOT_TIMEOUT_SCALE");
+	int k = s ? atoi(s) : 1;
+
+	return 30000 * (k > 0 && k <= 20 ? k : 1);
+}
+
 int read_file_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");

@@ -15,13 +15,18 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define TEST_TIMEOUT_MS 30000
 /*
  * How long to wait at most for state to settle or a process to end. Waits
  * return as soon as the condition holds: this is for slow machines (qemu
  * without KVM loads the tracer in seconds), never a timing assertion.
  */
-#define SETTLE_MS 30000
+/*
+ * Time limits for commands and for state to settle: 30 s, times
+ * APPSHOT_TIMEOUT_SCALE (make vmtest sets it: software emulation is slow).
+ */
+int testlib_timeout_ms(void);
+#define TEST_TIMEOUT_MS testlib_timeout_ms()
+#define SETTLE_MS testlib_timeout_ms()
 
 struct run_result {
 	int status; /* exit code, 128 + signal, or -1 if it could not run / timed out */
