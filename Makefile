@@ -23,12 +23,15 @@ CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -Ilib -Iloader -Irestore -Itests/lib -I$(OUTPUT)
 LDLIBS += -lbpf -lelf -lz -ljson-c -lxxhash
+# The host's multiarch headers come last: the BPF programs take syscall
+# numbers from <asm/unistd_64.h>.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf
+	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf \
+	-idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
 BPF_SRCS := maps/maps.bpf.c $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst %.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
-BPF_HDRS := $(wildcard bpf/*.bpf.h maps/*.bpf.h) include/trace.h include/regions.h
+BPF_HDRS := $(wildcard bpf/*.bpf.h maps/*.bpf.h) include/trace.h include/regions.h include/syscalls.h
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/obj/lib/%.o,$(LIB_SRCS))

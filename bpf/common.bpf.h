@@ -90,6 +90,19 @@ static __always_inline struct task_info *take_args(struct syscall_args *out)
 	return t;
 }
 
+/*
+ * The address a kernel pointer holds, as a number: global functions take
+ * numbers (older kernels accept no kernel pointer there), and the verifier
+ * keeps a pointer's type through a cast but not through a copy.
+ */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
 static __always_inline struct scratch *scratch_buf(void)
 {
 	__u32 zero = 0;

@@ -30,6 +30,12 @@
 
 #define PATH_MAX_DEPTH 64
 
+/* The ioctls that change an fd's or its file's flags. */
+#define FIONBIO 0x5421
+#define FIONCLEX 0x5450
+#define FIOCLEX 0x5451
+#define FIOASYNC 0x5452
+
 /* ---- the fd table ---------------------------------------------------- */
 
 struct fdt_view {
@@ -74,301 +80,12 @@ static __always_inline int fdt_bit(unsigned long *map, __u32 fd)
 	return (word >> (fd % 64)) & 1;
 }
 
-/* ---- names ----------------------------------------------------------- */
-
-/* Is buf the literal lit, or does it start with it? (at most 16 bytes compared) */
-#define NAME_IS(buf, lit) name_eq(buf, lit, sizeof(lit))
-#define NAME_PREFIX(buf, lit) name_eq(buf, lit, sizeof(lit) - 1)
-static __always_inline int name_eq(const char *buf, const char *lit, int n)
-{
-	for (int i = 0; i < n && i < 16; i++)
-		if (buf[i] != lit[i])
-			return 0;
-	return 1;
-}
-
-static __always_inline enum appshot_fd_kind anon_kind(const char *name)
-{
-	if (NAME_IS(name, "[eventfd]"))
-		return FDK_EVENTFD;
-	if (NAME_IS(name, "[eventpoll]"))
-		return FDK_EPOLL;
-	if (NAME_IS(name, "[timerfd]"))
-		return FDK_TIMERFD;
-	if (NAME_IS(name, "[signalfd]"))
-		return FDK_SIGNALFD;
-	if (NAME_IS(name, "inotify"))
-		return FDK_INOTIFY;
-	if (NAME_IS(name, "[fanotify]"))
-		return FDK_FANOTIFY;
-	if (NAME_IS(name, "[pidfd]"))
-		return FDK_PIDFD;
-	if (NAME_IS(name, "[userfaultfd]"))
-		return FDK_USERFAULTFD;
-	if (NAME_IS(name, "[io_uring]"))
-		return FDK_IO_URING;
-	if (NAME_IS(name, "[perf_event]"))
-		return FDK_PERF_EVENT;
-	if (name[0] == 'b' && name[1] == 'p' && name[2] == 'f')
-		return FDK_BPF;
-	return FDK_ANON;
-}
-
-/* ---- paths ----------------------------------------------------------- */
-
-struct path_walk {
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	struct dentry *root_dentry;
-	struct vfsmount *root_mnt;
-	char *buf;
-	__u32 pos; /* the path is buf[pos, APPSHOT_PATH_BUF) */
-	int truncated;
-};
-
-static __always_inline struct mount *real_mount(struct vfsmount *m)
-{
-	return (void *)m - bpf_core_field_offset(struct mount, mnt);
-}
-
-/* One step up the tree: prepend "/name", or cross to the parent mount. */
-static long path_step(__u32 i, struct path_walk *w)
-{
-	struct dentry *d = w->dentry, *parent;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt, *parent_mnt;
-	const unsigned char *name;
-	__u32 len;
-
-	if (d == w->root_dentry && w->vfsmnt == w->root_mnt)
-		return 1;
-	if (d == BPF_CORE_READ(vfsmnt, mnt_root)) {
-		parent_mnt = BPF_CORE_READ(mnt, mnt_parent);
-		if (parent_mnt == mnt)
-			return 1; /* the root of the mount tree */
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = parent_mnt;
-		w->vfsmnt = (void *)parent_mnt + bpf_core_field_offset(struct mount, mnt);
-		return 0;
-	}
-	parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d)
-		return 1;
-	len = BPF_CORE_READ(d, d_name.len);
-	name = BPF_CORE_READ(d, d_name.name);
-	if (len > 255 || len + 1 > w->pos) {
-		w->truncated = 1;
-		return 1;
-	}
-	w->pos -= len;
-	bpf_probe_read_kernel(w->buf + (w->pos & (APPSHOT_PATH_BUF - 1)), len & 255, name);
-	w->pos -= 1;
-	w->buf[w->pos & (APPSHOT_PATH_BUF - 1)] = '/';
-	w->dentry = parent;
-	return 0;
-}
-
-/*
- * The absolute path of f as its task sees it (relative to the task's root).
- * Stores the tail if it does not fit in out (APPSHOT_PATH_LEN).
- */
-static __always_inline void file_path(struct task_struct *task, struct file *f,
-				      char *buf, char *out, __u32 *file_flags)
-{
-	struct path_walk w = {};
-	__u32 len, off;
-
-	w.dentry = BPF_CORE_READ(f, f_path.dentry);
-	w.vfsmnt = BPF_CORE_READ(f, f_path.mnt);
-	w.mnt = real_mount(w.vfsmnt);
-	w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	w.buf = buf;
-	w.pos = APPSHOT_PATH_BUF;
-	bpf_loop(PATH_MAX_DEPTH, path_step, &w, 0);
-	if (w.pos == APPSHOT_PATH_BUF) {
-		w.pos--;
-		buf[w.pos & (APPSHOT_PATH_BUF - 1)] = '/';
-	}
-	len = APPSHOT_PATH_BUF - w.pos;
-	off = w.pos;
-	if (len > APPSHOT_PATH_LEN - 1) {
-		off += len - (APPSHOT_PATH_LEN - 1);
-		len = APPSHOT_PATH_LEN - 1;
-		w.truncated = 1;
-	}
-	bpf_probe_read_kernel(out, len & (APPSHOT_PATH_LEN - 1),
-			      buf + (off & (APPSHOT_PATH_BUF - 1)));
-	out[len & (APPSHOT_PATH_LEN - 1)] = 0;
-	if (w.truncated)
-		*file_flags |= FILEF_PATH_TRUNC;
-}
-
-/* ---- describing a file ----------------------------------------------- */
-
-static __always_inline void describe_file(struct task_struct *task, struct file *f,
-					  struct file_info *fi, struct scratch *s)
-{
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
-	__u32 mode = BPF_CORE_READ(inode, i_mode);
-	const unsigned char *dname = BPF_CORE_READ(d, d_name.name);
-
-	fi->flags = BPF_CORE_READ(f, f_flags);
-	fi->mode = mode;
-	fi->ino = BPF_CORE_READ(inode, i_ino);
-	fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	fi->path[0] = 0;
-
-	if (magic == PID_FS_MAGIC) { /* pidfds have a filesystem of their own since 6.9 */
-		__builtin_memcpy(fi->path, "[pidfd]", 8);
-		fi->kind = FDK_PIDFD;
-		return;
-	}
-	if (magic == ANON_INODE_FS_MAGIC) {
-		bpf_probe_read_kernel_str(fi->path, sizeof(fi->path), dname);
-		fi->kind = anon_kind(fi->path);
-		return;
-	}
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		bpf_probe_read_kernel_str(fi->path, sizeof(fi->path), dname);
-		if ((magic == TMPFS_MAGIC || magic == HUGETLBFS_MAGIC) &&
-		    NAME_PREFIX(fi->path, "memfd:")) {
-			fi->kind = FDK_MEMFD;
-			return;
-		}
-		fi->kind = FDK_FILE;
-		break;
-	case S_IFDIR:
-		fi->kind = FDK_DIR;
-		break;
-	case S_IFCHR:
-		fi->kind = FDK_CHR;
-		break;
-	case S_IFBLK:
-		fi->kind = FDK_BLK;
-		break;
-	case S_IFIFO:
-		fi->kind = magic == PIPEFS_MAGIC ? FDK_PIPE : FDK_FIFO;
-		if (fi->kind == FDK_PIPE)
-			return;
-		break;
-	case S_IFSOCK:
-		fi->kind = FDK_SOCKET;
-		return;
-	default:
-		fi->kind = FDK_UNKNOWN;
-		return;
-	}
-	file_path(task, f, s->path, fi->path, &fi->file_flags);
-	/* An unlinked file's dentry is no longer hashed. */
-	if (!BPF_CORE_READ(d, d_hash.pprev))
-		fi->file_flags |= FILEF_DELETED;
-}
-
-/* ---- sockets --------------------------------------------------------- */
-
-static __always_inline void unix_addr(struct sock *sk, struct sock_addr *a)
-{
-	struct unix_sock *u = (void *)sk;
-	struct unix_address *ua = BPF_CORE_READ(u, addr);
-	int len;
-
-	a->family = AF_UNIX;
-	if (!ua)
-		return;
-	len = BPF_CORE_READ(ua, len) - 2; /* without sun_family */
-	if (len <= 0)
-		return;
-	if (len > APPSHOT_ADDR_LEN)
-		len = APPSHOT_ADDR_LEN;
-	a->len = len;
-	bpf_probe_read_kernel(a->addr, len & 127,
-			      (void *)ua + bpf_core_field_offset(struct unix_address, name) + 2);
-}
-
-static __always_inline void describe_sock(struct file *f, struct sock_info *si)
-{
-	struct socket *sock = BPF_CORE_READ(f, private_data);
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	struct sock *peer;
-	__u16 family;
-
-	__builtin_memset(si, 0, sizeof(*si));
-	if (!sk)
-		return;
-	si->sk = (__u64)sk;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	si->family = family;
-	si->type = BPF_CORE_READ(sock, type);
-	si->protocol = BPF_CORE_READ(sk, sk_protocol);
-	si->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	si->backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
-	si->local.family = family;
-	si->peer.family = family;
-	if (family == AF_INET) {
-		__u32 l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 p4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-
-		__builtin_memcpy(si->local.addr, &l4, 4);
-		__builtin_memcpy(si->peer.addr, &p4, 4);
-		si->local.len = si->peer.len = 4;
-		si->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		si->peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	} else if (family == AF_INET6) {
-		struct in6_addr l6, p6;
-
-		BPF_CORE_READ_INTO(&l6, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&p6, sk, __sk_common.skc_v6_daddr);
-		__builtin_memcpy(si->local.addr, &l6, 16);
-		__builtin_memcpy(si->peer.addr, &p6, 16);
-		si->local.len = si->peer.len = 16;
-		si->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		si->peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	} else if (family == AF_UNIX) {
-		unix_addr(sk, &si->local);
-		peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
-		if (peer) {
-			unix_addr(peer, &si->peer);
-			si->peer_ino = BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino);
-		}
-	}
-}
-
 /*
  * Reference counts are shared by threads on other CPUs: entries are
  * described again in place up to their last field, refs, which only
  * atomic adds change; the one that takes it from 1 to 0 deletes.
  */
 #define DESCRIBED_PART(type) offsetof(type, refs)
-
-/* Refresh the socket entry of file f, taking a reference when ref != 0. */
-static __always_inline void sock_sync(__u32 aid, struct file *f, __u64 ino, int ref,
-				      struct scratch *s)
-{
-	struct sock_key k = { .aid = aid, .ino = ino };
-	struct sock_info *old;
-
-	describe_sock(f, &s->si);
-	old = bpf_map_lookup_elem(&socks, &k);
-	if (!old) {
-		s->si.refs = 1;
-		if (bpf_map_update_elem(&socks, &k, &s->si, BPF_NOEXIST) == 0)
-			goto known;
-		old = bpf_map_lookup_elem(&socks, &k); /* another CPU made it just now */
-		if (!old)
-			return;
-	}
-	__builtin_memcpy(old, &s->si, DESCRIBED_PART(struct sock_info));
-	if (ref)
-		__sync_fetch_and_add(&old->refs, 1);
-known:
-	if (s->si.sk)
-		bpf_map_update_elem(&sk_socks, &s->si.sk, &k, BPF_ANY);
-}
 
 static __always_inline void sock_unref(__u32 aid, __u64 ino)
 {
@@ -408,64 +125,19 @@ static __always_inline void file_unref(__u32 aid, __u64 file)
 	bpf_map_delete_elem(&files, &k);
 }
 
-/* Describe f into scratch. */
-static __always_inline struct file_info *file_describe(struct task_struct *task, struct file *f)
-{
-	struct scratch *s = scratch_buf();
-
-	if (!s)
-		return NULL;
-	__builtin_memset(&s->fi, 0, sizeof(s->fi));
-	describe_file(task, f, &s->fi, s);
-	return &s->fi;
-}
-
 /*
- * Write the description fi of f into its `files` entry, adding one
- * reference when ref; an entry that is missing is made with one reference
+ * Describing an open file and storing it in `files` (and a socket's in
+ * `socks`): global functions of fd.bpf.c, checked once by the verifier.
+ * task and f are kernel addresses as numbers (addr_of).
+ */
+/* Describe file f of task into scratch's fi; 0, or -1 without scratch. */
+int file_describe(__u64 task, __u64 f);
+/*
+ * Write scratch's fi, the description of f, into its `files` entry,
+ * adding a reference when ref; a missing entry is made with one reference
  * (an fd names it).
  */
-static __always_inline void file_store(__u32 aid, struct file *f, struct file_info *fi, int ref)
-{
-	struct file_key k = { .aid = aid, .file = (__u64)f };
-	struct scratch *s = scratch_buf();
-	struct file_info *old;
-
-	if (!s)
-		return;
-	old = bpf_map_lookup_elem(&files, &k);
-	if (!old) {
-		fi->refs = 1;
-		if (bpf_map_update_elem(&files, &k, fi, BPF_NOEXIST) == 0) {
-			if (fi->kind == FDK_SOCKET)
-				sock_sync(aid, f, fi->ino, 1, s);
-			return;
-		}
-		old = bpf_map_lookup_elem(&files, &k); /* another CPU made it just now */
-		if (!old)
-			return;
-	}
-	__builtin_memcpy(old, fi, DESCRIBED_PART(struct file_info));
-	if (ref && __sync_fetch_and_add(&old->refs, 1) == 0) {
-		/*
-		 * Its last fd went a moment ago and the entry is being deleted:
-		 * our reference goes into a fresh one, once the old is gone.
-		 */
-		for (int i = 0; i < 64 && bpf_map_lookup_elem(&files, &k); i++)
-			;
-		fi->refs = 1;
-		if (bpf_map_update_elem(&files, &k, fi, BPF_NOEXIST) == 0) {
-			if (fi->kind == FDK_SOCKET)
-				sock_sync(aid, f, fi->ino, 1, s);
-			return;
-		}
-		old = bpf_map_lookup_elem(&files, &k);
-		if (old)
-			__sync_fetch_and_add(&old->refs, 1);
-	}
-	if (fi->kind == FDK_SOCKET)
-		sock_sync(aid, f, fi->ino, 0, s);
-}
+int file_store(__u32 aid, __u64 f, int ref);
 
 /* ---- the fd table entries -------------------------------------------- */
 
@@ -562,19 +234,20 @@ static __always_inline struct file_info *fd_record(struct task_struct *task, __u
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
 	struct fd_info *e, nf = { .aid = aid };
+	__u64 want = addr_of(f), cur;
 	struct file_info *fi;
-	__u64 want = (__u64)f, cur;
+	struct scratch *s;
 
-	fi = file_describe(task, f);
-	if (!fi)
+	if (file_describe(addr_of(task), want) || !(s = scratch_buf()))
 		return NULL;
+	fi = &s->fi;
 	nf.fd_flags = cloexec ? FDF_CLOEXEC : 0;
 	nf.file = want;
 	for (int i = 0; i < 4; i++) {
 		e = bpf_map_lookup_elem(&fds, &k);
 		if (!e) {
 			if (bpf_map_update_elem(&fds, &k, &nf, BPF_NOEXIST) == 0) {
-				file_store(aid, f, fi, 1);
+				file_store(aid, want, 1);
 				e = bpf_map_lookup_elem(&fds, &k);
 				return e ? fd_recheck(task, aid, e, fd, want, fi) : fi;
 			}
@@ -583,14 +256,14 @@ static __always_inline struct file_info *fd_record(struct task_struct *task, __u
 		cur = e->file;
 		if (cur == want) { /* the same file: describe it again (F_SETFL and such) */
 			e->fd_flags = nf.fd_flags;
-			file_store(aid, f, fi, 0);
+			file_store(aid, want, 0);
 			return fi;
 		}
 		if ((__u64)fd_now(task, fd) != want)
 			return NULL; /* the fd holds another file by now */
 		if (__sync_val_compare_and_swap(&e->file, cur, want) == cur) {
 			e->fd_flags = nf.fd_flags;
-			file_store(aid, f, fi, 1);
+			file_store(aid, want, 1);
 			if (cur)
 				file_unref(aid, cur);
 			return fd_recheck(task, aid, e, fd, want, fi);
@@ -620,6 +293,23 @@ static __always_inline struct file_info *fd_sync(struct task_struct *task, __u32
 		return NULL;
 	return fd_sync_file(task, aid, tgid, fd, fdt_file(&v, fd),
 			    fd < v.max_fds ? fdt_bit(v.close_on_exec, fd) : 0);
+}
+
+/*
+ * fd_sync for the current task, as one global function (fd.bpf.c): 1 when
+ * the fd holds a file, described in scratch.
+ */
+int fd_update(__u32 aid, __u32 tgid, int fd);
+
+/* Refresh (t's process, fd); its description (in scratch), or NULL. */
+static __always_inline struct file_info *fd_refresh(struct task_info *t, int fd)
+{
+	struct scratch *s;
+
+	if (!fd_update(t->aid, t->tgid, fd))
+		return NULL;
+	s = scratch_buf();
+	return s ? &s->fi : NULL;
 }
 
 #endif /* APPSHOT_FDINFO_BPF_H */

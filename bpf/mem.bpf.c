@@ -1,16 +1,170 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Memory mappings: mmap, munmap, mremap, mprotect, brk, shmat and shmdt
- * keep each process's table of mappings (region.bpf.h) exact.
+ * keep each process's table of mappings (region.bpf.h) exact: their
+ * sys_exit handlers (include/syscalls.h), and the shared steps of the table
+ * as global functions.
  */
 #include "fdinfo.bpf.h"
 #include "region.bpf.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define MREMAP_DONTUNMAP 4
 #define SHM_RDONLY 010000
 #define SHM_EXEC 0100000
+
+/* ---- the table's shared steps (region.bpf.h) ------------------------- */
+
+struct slot_find {
+	struct region_index *idx;
+	__s32 found;
+};
+
+static long slot_free_cb(__u32 i, struct slot_find *f)
+{
+	struct region_span *sp = &f->idx->span[RG_SLOT(i)];
+
+	if (sp->start == sp->end) {
+		f->found = i;
+		return 1;
+	}
+	return 0;
+}
+
+__noinline int rg_insert(struct region_index *idx, __u32 tgid, __u64 start,
+			 const struct region_info *ri)
+{
+	struct region_key k = { .tgid = tgid, .start = start };
+	struct slot_find f = { .idx = idx, .found = -1 };
+	__s32 slot;
+	__u32 n;
+
+	if (!idx || !ri)
+		return -1;
+	n = idx->n;
+	if (n > APPSHOT_MAX_REGIONS)
+		n = APPSHOT_MAX_REGIONS;
+	bpf_loop(n, slot_free_cb, &f, 0);
+	slot = f.found;
+	if (slot < 0) {
+		if (n >= APPSHOT_MAX_REGIONS)
+			goto lost;
+		slot = n;
+		idx->n = n + 1;
+	}
+	if (bpf_map_update_elem(&regions, &k, ri, BPF_ANY))
+		goto lost;
+	idx->span[RG_SLOT(slot)].start = start;
+	idx->span[RG_SLOT(slot)].end = ri->end;
+	shm_attach(ri, 1);
+	return 0;
+lost:
+	__sync_fetch_and_add(&idx->lost, 1);
+	return -1;
+}
+
+struct carve_ctx {
+	struct region_index *idx;
+	__u32 tgid;
+	__u64 a, b;
+	int split;
+	__u64 split_start;
+	struct region_info split_ri;
+};
+
+static long carve_cb(__u32 i, struct carve_ctx *c)
+{
+	struct region_span *sp = &c->idx->span[RG_SLOT(i)];
+	__u64 s = sp->start, e = sp->end;
+	struct region_key k = { .tgid = c->tgid, .start = s };
+	struct region_info *r, moved;
+
+	switch (rg_carve(s, e, c->a, c->b)) {
+	case RG_KEEP:
+		return 0;
+	case RG_DEL:
+		r = bpf_map_lookup_elem(&regions, &k);
+		if (r) {
+			moved = *r;
+			bpf_map_delete_elem(&regions, &k);
+			shm_attach(&moved, -1);
+		}
+		sp->start = sp->end = 0;
+		return 0;
+	case RG_TRIM_END:
+		r = bpf_map_lookup_elem(&regions, &k);
+		if (r)
+			r->end = c->a;
+		sp->end = c->a;
+		return 0;
+	case RG_TRIM_START:
+		r = bpf_map_lookup_elem(&regions, &k);
+		if (r) {
+			moved = *r;
+			moved.pgoff = rg_shift(r, s, c->b);
+			bpf_map_delete_elem(&regions, &k);
+			k.start = c->b;
+			bpf_map_update_elem(&regions, &k, &moved, BPF_ANY);
+		}
+		sp->start = c->b;
+		return 0;
+	case RG_SPLIT:
+		r = bpf_map_lookup_elem(&regions, &k);
+		if (r) {
+			c->split_ri = *r;
+			c->split_ri.pgoff = rg_shift(r, s, c->b);
+			c->split_ri.end = e;
+			c->split_start = c->b;
+			c->split = 1;
+			r->end = c->a;
+		}
+		sp->end = c->a;
+		return 0;
+	}
+	return 0;
+}
+
+__noinline int rg_carve_range(struct region_index *idx, __u32 tgid, __u64 a, __u64 b)
+{
+	struct carve_ctx c = { .idx = idx, .tgid = tgid, .a = a, .b = b };
+	__u32 n;
+
+	if (!idx)
+		return 0;
+	n = idx->n;
+	bpf_loop(n < APPSHOT_MAX_REGIONS ? n : APPSHOT_MAX_REGIONS, carve_cb, &c, 0);
+	if (c.split)
+		rg_insert(idx, tgid, c.split_start, &c.split_ri);
+	return 0;
+}
+
+static long vma_hit_cb(struct task_struct *task, struct vm_area_struct *vma,
+		       struct vma_hit *h)
+{
+	h->found = 1;
+	h->start = BPF_CORE_READ(vma, vm_start);
+	h->file = BPF_CORE_READ(vma, vm_file);
+	vma_to_region(vma, h->mm, &h->ri);
+	return 0;
+}
+
+__noinline int vma_at(__u64 addr, struct vma_hit *h)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct vma_hit found = {};
+
+	if (!h)
+		return 0;
+	found.mm = BPF_CORE_READ(task, mm);
+	if (addr)
+		bpf_find_vma(task, addr, vma_hit_cb, &found, 0);
+	*h = found;
+	return found.found;
+}
+
+/* ---- the syscalls ---------------------------------------------------- */
 
 static __always_inline void emit_mem(struct task_info *t, enum appshot_event_type type,
 				     __u64 start, __u64 end, const struct region_info *ri)
@@ -46,35 +200,16 @@ static __always_inline struct region_index *locked_index(__u32 tgid)
 	return idx;
 }
 
-/* Mapping syscalls keep their arguments and count themselves in flight. */
-static __always_inline int mem_enter(struct trace_event_raw_sys_enter *ctx, const int n)
+/* Mapping syscalls count themselves in flight from their entry. */
+__noinline int mem_enter(struct task_info *t)
 {
-	struct task_info *t = cur_member();
 	struct region_index *idx;
 
 	if (!t)
 		return 0;
-	stash_args(ctx, n);
 	idx = index_of(t->tgid);
 	if (idx)
 		rg_enter(idx);
-	return 0;
-}
-
-#define MEM_ENTER(sc, n)                                                      \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                             \
-	int enter_##sc(struct trace_event_raw_sys_enter *ctx)                 \
-	{                                                                     \
-		return mem_enter(ctx, n);                                     \
-	}
-
-/* Every exit of a mapping syscall ends here, applied or not. */
-static __always_inline int mem_exit(struct task_info *t)
-{
-	struct region_index *idx;
-
-	if (t && (idx = rg_index(t->tgid)))
-		rg_leave(idx);
 	return 0;
 }
 
@@ -83,21 +218,21 @@ static __always_inline int mem_exit(struct task_info *t)
  * arguments) and count it out of flight, whatever happened.
  */
 #define MEM_EXIT(sc)                                                          \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
-	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
+	SC_HANDLER(mem_##sc)                                                  \
 	{                                                                     \
-		struct syscall_args a;                                        \
-		struct task_info *t = take_args(&a);                          \
-		if (t)                                                        \
-			apply_##sc(ctx, t, &a);                               \
-		return mem_exit(t);                                           \
+		struct region_index *idx;                                     \
+		apply_##sc(t, ret, a);                                        \
+		idx = rg_index(t->tgid);                                      \
+		if (idx)                                                      \
+			rg_leave(idx);                                        \
+		return 0;                                                     \
 	}
 
-static __always_inline void apply_mmap(struct trace_event_raw_sys_exit *ctx,
-				       struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_mmap(struct task_info *t, long ret,
+				       struct syscall_args *a)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 start = ctx->ret, flags = a->a[3];
+	__u64 start = ret, flags = a->a[3];
 	struct region_info ri = {};
 	struct region_index *idx;
 	struct vma_hit h = {};
@@ -124,8 +259,7 @@ static __always_inline void apply_mmap(struct trace_event_raw_sys_exit *ctx,
 		}
 	} else if ((flags & MAP_TYPE) == MAP_SHARED) {
 		/* Shared anonymous memory is a shmem object: note which one. */
-		h.mm = BPF_CORE_READ(task, mm);
-		if (vma_at(task, start, &h)) {
+		if (vma_at(start, &h)) {
 			ri.ino = h.ri.ino;
 			ri.dev = h.ri.dev;
 		}
@@ -138,24 +272,24 @@ static __always_inline void apply_mmap(struct trace_event_raw_sys_exit *ctx,
 	emit_mem(t, EVT_MAP, start, ri.end, &ri);
 }
 
-static __always_inline void apply_munmap(struct trace_event_raw_sys_exit *ctx,
-					 struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_munmap(struct task_info *t, long ret,
+					 struct syscall_args *a)
 {
 	__u64 start = a->a[0], end = start + RG_PAGE_ALIGN(a->a[1]);
 	struct region_index *idx;
 
-	if (ctx->ret != 0 || !(idx = locked_index(t->tgid)))
+	if (ret != 0 || !(idx = locked_index(t->tgid)))
 		return;
 	rg_carve_range(idx, t->tgid, start, end);
 	rg_unlock(idx);
 	emit_mem(t, EVT_UNMAP, start, end, NULL);
 }
 
-static __always_inline void apply_mremap(struct trace_event_raw_sys_exit *ctx,
-					 struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_mremap(struct task_info *t, long ret,
+					 struct syscall_args *a)
 {
 	__u64 old = a->a[0], old_len = RG_PAGE_ALIGN(a->a[1]), new_len = RG_PAGE_ALIGN(a->a[2]);
-	__u64 start = ctx->ret, rstart = 0;
+	__u64 start = ret, rstart = 0;
 	struct region_info ri, *r;
 	struct region_index *idx;
 
@@ -178,25 +312,23 @@ static __always_inline void apply_mremap(struct trace_event_raw_sys_exit *ctx,
 	}
 }
 
-static __always_inline void apply_mprotect(struct trace_event_raw_sys_exit *ctx,
-					   struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_mprotect(struct task_info *t, long ret,
+					   struct syscall_args *a)
 {
 	__u64 start = a->a[0], end = start + RG_PAGE_ALIGN(a->a[1]);
 	struct region_info pr = { .prot = a->a[2] & (PROT_READ | PROT_WRITE | PROT_EXEC) };
 	struct region_index *idx;
 
-	if (ctx->ret != 0 || !(idx = locked_index(t->tgid)))
+	if (ret != 0 || !(idx = locked_index(t->tgid)))
 		return;
 	rg_protect_range(idx, t->tgid, start, end, pr.prot);
 	rg_unlock(idx);
 	emit_mem(t, EVT_PROTECT, start, end, &pr);
 }
 
-#define apply_pkey_mprotect apply_mprotect
-
 /* brk returns the break in effect; the heap is [start_brk, that) in pages. */
-static __always_inline void apply_brk(struct trace_event_raw_sys_exit *ctx,
-				      struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_brk(struct task_info *t, long ret,
+				      struct syscall_args *a)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 heap_start, end, old_end;
@@ -205,7 +337,7 @@ static __always_inline void apply_brk(struct trace_event_raw_sys_exit *ctx,
 
 	(void)a;
 	heap_start = BPF_CORE_READ(task, mm, start_brk);
-	end = RG_PAGE_ALIGN((__u64)ctx->ret);
+	end = RG_PAGE_ALIGN((__u64)ret);
 	idx = locked_index(t->tgid);
 	if (!idx)
 		return;
@@ -231,19 +363,17 @@ static __always_inline void apply_brk(struct trace_event_raw_sys_exit *ctx,
 		emit_mem(t, EVT_BRK, heap_start, end, &ri);
 }
 
-static __always_inline void apply_shmat(struct trace_event_raw_sys_exit *ctx,
-					struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_shmat(struct task_info *t, long ret,
+					struct syscall_args *a)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 start = ctx->ret;
+	__u64 start = ret;
 	struct region_index *idx;
 	struct vma_hit h = {};
 
 	if (IS_ERR_VALUE(start))
 		return;
 	/* The segment's size is the VMA the kernel just made for it. */
-	h.mm = BPF_CORE_READ(task, mm);
-	if (!vma_at(task, start, &h))
+	if (!vma_at(start, &h))
 		return;
 	h.ri.aid = t->aid;
 	h.ri.kind = RGK_SYSV_SHM;
@@ -256,15 +386,15 @@ static __always_inline void apply_shmat(struct trace_event_raw_sys_exit *ctx,
 	emit_mem(t, EVT_MAP, start, h.ri.end, &h.ri);
 }
 
-static __always_inline void apply_shmdt(struct trace_event_raw_sys_exit *ctx,
-					struct task_info *t, struct syscall_args *a)
+static __always_inline void apply_shmdt(struct task_info *t, long ret,
+					struct syscall_args *a)
 {
 	struct region_key k = { .tgid = t->tgid, .start = a->a[0] };
 	struct region_index *idx;
 	struct region_info *r;
 	__u64 end;
 
-	if (ctx->ret != 0)
+	if (ret != 0)
 		return;
 	r = bpf_map_lookup_elem(&regions, &k);
 	if (!r || r->kind != RGK_SYSV_SHM)
@@ -278,19 +408,10 @@ static __always_inline void apply_shmdt(struct trace_event_raw_sys_exit *ctx,
 	emit_mem(t, EVT_UNMAP, k.start, end, NULL);
 }
 
-MEM_ENTER(mmap, 6)
 MEM_EXIT(mmap)
-MEM_ENTER(munmap, 2)
 MEM_EXIT(munmap)
-MEM_ENTER(mremap, 5)
 MEM_EXIT(mremap)
-MEM_ENTER(mprotect, 3)
 MEM_EXIT(mprotect)
-MEM_ENTER(pkey_mprotect, 3)
-MEM_EXIT(pkey_mprotect)
-MEM_ENTER(brk, 1)
 MEM_EXIT(brk)
-MEM_ENTER(shmat, 3)
 MEM_EXIT(shmat)
-MEM_ENTER(shmdt, 1)
 MEM_EXIT(shmdt)

@@ -4,16 +4,15 @@
  * shows. `sleeps`: for each thread of an application, the restart state a
  * sleep interrupted by the snapshot left (clock and absolute expiry), so
  * that the restored thread sleeps exactly what was left. The snapshot reads
- * it for threads stopped with -ERESTART_RESTARTBLOCK; "sleep" says the
- * block is a sleep's (its function is hrtimer_nanosleep_restart), rmtp is
- * where the sleep writes the time left (0: nowhere).
+ * it for threads stopped with -ERESTART_RESTARTBLOCK: a line per thread
+ * with a restart block, naming its function (a sleep's is
+ * hrtimer_nanosleep_restart; the name, not its address, so that loading
+ * needs no walk of kallsyms), then the sleep's clock, absolute expiry and
+ * rmtp, where the sleep writes the time left (0: nowhere).
  */
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The restart function of sleeps: which one a thread's block holds. */
-extern const void hrtimer_nanosleep_restart __ksym __weak;
 
 SEC("iter/task")
 int sleeps(struct bpf_iter__task *ctx)
@@ -30,12 +29,13 @@ int sleeps(struct bpf_iter__task *ctx)
 	if (!member(tid))
 		return 0;
 	fn = (__u64)BPF_CORE_READ(task, restart_block.fn);
-	if (!fn || fn != (__u64)&hrtimer_nanosleep_restart)
+	if (!fn)
 		return 0;
 	clockid = BPF_CORE_READ(task, restart_block.nanosleep.clockid);
 	expires = BPF_CORE_READ(task, restart_block.nanosleep.expires);
 	type = BPF_CORE_READ(task, restart_block.nanosleep.type);
 	rmtp = type == TT_NATIVE ? (__u64)BPF_CORE_READ(task, restart_block.nanosleep.rmtp) : 0;
-	BPF_SEQ_PRINTF(ctx->meta->seq, "%u sleep %lld %llu %llu\n", tid, clockid, expires, rmtp);
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %ps %lld %llu %llu\n", tid, (void *)fn, clockid, expires,
+		       rmtp);
 	return 0;
 }

@@ -5,20 +5,23 @@
  * struct sock (so autobind, ephemeral ports and accepted peers are exact).
  */
 #include "fdinfo.bpf.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define EINPROGRESS 115
 
-static __always_inline int sock_event(struct task_info *t, int fd, enum appshot_sock_op op)
+/* The socket of fd after a syscall changed it: its entries, and the event. */
+__noinline int sock_event(struct task_info *t, int fd, enum appshot_sock_op op)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct appshot_event *e;
 	struct sock_info *si;
 	struct file_info *fi;
 	struct sock_key k;
 
-	fi = fd_sync(task, t->aid, t->tgid, fd);
+	if (!t)
+		return 0;
+	fi = fd_refresh(t, fd);
 	if (!fi || fi->kind != FDK_SOCKET)
 		return 0;
 	e = ev_reserve(t, EVT_SOCK);
@@ -38,38 +41,36 @@ static __always_inline int sock_event(struct task_info *t, int fd, enum appshot_
 }
 
 /* Syscalls whose result is a new socket fd. */
-#define NEW_SOCK_EXIT(sc, op)                                                 \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
-	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
-	{                                                                     \
-		struct task_info *t = cur_member();                           \
-		if (!t || ctx->ret < 0)                                       \
-			return 0;                                             \
-		return sock_event(t, ctx->ret, op);                           \
-	}
+SC_HANDLER(sock_create)
+{
+	return ret < 0 ? 0 : sock_event(t, ret, SOCKOP_CREATE);
+}
 
-NEW_SOCK_EXIT(socket, SOCKOP_CREATE)
-NEW_SOCK_EXIT(accept, SOCKOP_ACCEPT)
-NEW_SOCK_EXIT(accept4, SOCKOP_ACCEPT)
+SC_HANDLER(sock_accept)
+{
+	return ret < 0 ? 0 : sock_event(t, ret, SOCKOP_ACCEPT);
+}
 
 /* Syscalls that change the socket of their first argument. */
-#define SOCK_CHANGE(sc, nargs, op, ok)                                        \
-	ENTER_STASH(sc, nargs)                                                \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                              \
-	int exit_##sc(struct trace_event_raw_sys_exit *ctx)                   \
-	{                                                                     \
-		struct syscall_args a;                                        \
-		struct task_info *t = take_args(&a);                          \
-		long ret = ctx->ret;                                          \
-		if (!t || !(ok))                                              \
-			return 0;                                             \
-		return sock_event(t, a.a[0], op);                             \
-	}
+SC_HANDLER(sock_bind)
+{
+	return ret != 0 ? 0 : sock_event(t, a->a[0], SOCKOP_BIND);
+}
 
-SOCK_CHANGE(bind, 1, SOCKOP_BIND, ret == 0)
-SOCK_CHANGE(connect, 1, SOCKOP_CONNECT, ret == 0 || ret == -EINPROGRESS)
-SOCK_CHANGE(listen, 1, SOCKOP_LISTEN, ret == 0)
-SOCK_CHANGE(shutdown, 1, SOCKOP_SHUTDOWN, ret == 0)
+SC_HANDLER(sock_connect)
+{
+	return ret != 0 && ret != -EINPROGRESS ? 0 : sock_event(t, a->a[0], SOCKOP_CONNECT);
+}
+
+SC_HANDLER(sock_listen)
+{
+	return ret != 0 ? 0 : sock_event(t, a->a[0], SOCKOP_LISTEN);
+}
+
+SC_HANDLER(sock_shutdown)
+{
+	return ret != 0 ? 0 : sock_event(t, a->a[0], SOCKOP_SHUTDOWN);
+}
 
 /*
  * TCP state changes the kernel makes on its own: a non-blocking connect

@@ -78,6 +78,113 @@ static __always_inline void vtask_del(__u32 aid, __u32 vtid, __u32 tid)
 		bpf_map_delete_elem(&vtasks, &vk);
 }
 
+/* ---- what exec maps ------------------------------------------------- */
+
+static __always_inline void track_hit(struct region_index *idx, __u32 tgid, __u32 aid,
+				      struct vma_hit *h)
+{
+	struct region_key k = { .tgid = tgid, .start = h->start };
+
+	if (bpf_map_lookup_elem(&regions, &k))
+		return;
+	h->ri.aid = aid;
+	rg_insert(idx, tgid, h->start, &h->ri);
+}
+
+/*
+ * The mappings of one ELF image the kernel mapped at exec: from the VMA at
+ * anchor, back and forth over the VMAs of the same file, plus the
+ * anonymous bss right after it.
+ */
+__noinline int track_image(__u32 tgid, __u32 aid, __u64 anchor)
+{
+	struct region_index *idx = rg_index(tgid);
+	struct vma_hit hit, *h = &hit;
+	struct file *f;
+	__u64 lo, hi;
+
+	if (!idx || !vma_at(anchor, h))
+		return 0;
+	f = h->file;
+	lo = h->start;
+	hi = h->ri.end;
+	track_hit(idx, tgid, aid, h);
+	if (!f)
+		return 0;
+	for (int i = 0; i < 6; i++) {
+		if (!vma_at(lo - 1, h) || h->file != f || h->ri.end != lo)
+			break;
+		track_hit(idx, tgid, aid, h);
+		lo = h->start;
+	}
+	for (int i = 0; i < 6; i++) {
+		if (!vma_at(hi, h) || h->start != hi)
+			break;
+		if (h->file != f) {
+			if (!h->file && h->ri.kind == RGK_ANON)
+				track_hit(idx, tgid, aid, h); /* bss */
+			break;
+		}
+		track_hit(idx, tgid, aid, h);
+		hi = h->ri.end;
+	}
+	return 0;
+}
+
+static __always_inline __u64 auxv_get(struct mm_struct *mm, __u64 type)
+{
+	unsigned long *auxv = (void *)mm + bpf_core_field_offset(struct mm_struct, saved_auxv);
+	unsigned long t = 0, v = 0;
+
+	for (int i = 0; i < 24; i++) {
+		bpf_probe_read_kernel(&t, sizeof(t), &auxv[2 * i]);
+		if (t == AT_NULL)
+			break;
+		if (t == type) {
+			bpf_probe_read_kernel(&v, sizeof(v), &auxv[2 * i + 1]);
+			return v;
+		}
+	}
+	return 0;
+}
+
+/*
+ * After exec the process holds only what the kernel mapped: its executable,
+ * the ELF interpreter, the stack, vdso and vvar. None of it came from a
+ * syscall, so it is read here from the new mm.
+ */
+static __always_inline void rg_exec(struct task_struct *task, __u32 tgid, __u32 aid)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct region_index *idx;
+	struct vma_hit h;
+	__u64 lo;
+
+	rg_drop_process(tgid);
+	idx = rg_index_new(tgid);
+	if (!idx || !mm)
+		return;
+	idx->heap_start = BPF_CORE_READ(mm, start_brk);
+	idx->heap_end = RG_PAGE_ALIGN(BPF_CORE_READ(mm, brk));
+	track_image(tgid, aid, BPF_CORE_READ(mm, start_code));
+	track_image(tgid, aid, BPF_CORE_READ(mm, start_data));
+	track_image(tgid, aid, auxv_get(mm, AT_BASE));
+	if (vma_at(BPF_CORE_READ(mm, start_stack), &h))
+		track_hit(idx, tgid, aid, &h);
+	if (!vma_at((__u64)BPF_CORE_READ(mm, context.vdso), &h))
+		return;
+	track_hit(idx, tgid, aid, &h);
+	lo = h.start;
+	for (int i = 0; i < 3; i++) {
+		if (!vma_at(lo - 1, &h) || h.ri.kind != RGK_SPECIAL)
+			break;
+		track_hit(idx, tgid, aid, &h);
+		lo = h.start;
+	}
+}
+
+/* ---- the programs ---------------------------------------------------- */
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "syscalls.h"
 #include "trace.h"
 #include "trace.skel.h"
 #include "tracer.h"
@@ -140,6 +141,16 @@ static int hook_exists(const struct bpf_program *prog)
 	return access(path, F_OK) == 0;
 }
 
+/* The syscalls followed (include/syscalls.h); enter: sys_enter is attached too. */
+static const struct {
+	const char *name;
+	int enter;
+} syscall_hooks[] = {
+#define X(sc, enter, exit) { #sc, ENTER_##enter != ENTER_none },
+	APPSHOT_SYSCALLS(X)
+#undef X
+};
+
 static int attached_progs, skipped_progs;
 
 void tracer_prog_counts(int *attached, int *skipped)
@@ -148,20 +159,62 @@ void tracer_prog_counts(int *attached, int *skipped)
 	*skipped = skipped_progs;
 }
 
-static int pin_link(struct bpf_link *link, const struct bpf_program *prog, int iter)
+/* Pin link as name in dir; the pin holds it, the link itself is released. */
+static int pin_link(struct bpf_link *link, const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", iter ? ITER_DIR : LOADING_DIR,
-		 bpf_program__name(prog));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	err = bpf_link__pin(link, path);
+	bpf_link__destroy(link);
 	if (err) {
-		pr_err("cannot pin the link of %s at %s: %s", bpf_program__name(prog), path,
-		       strerror(-err));
+		pr_err("cannot pin the link of %s at %s: %s", name, path, strerror(-err));
 		return err;
 	}
 	chmod(path, 0600);
+	return 0;
+}
+
+/* Attach prog to syscalls/<event> and pin it under that name; a missing event is skipped. */
+static int attach_syscall(struct bpf_program *prog, const char *event)
+{
+	char path[PATH_MAX];
+	struct bpf_link *link;
+
+	snprintf(path, sizeof(path), TRACEFS "/events/syscalls/%s", event);
+	if (access(path, F_OK)) {
+		skipped_progs++;
+		pr_debug("no tracepoint syscalls/%s on this kernel", event);
+		return 0;
+	}
+	link = bpf_program__attach_tracepoint(prog, "syscalls", event);
+	if (!link) {
+		pr_err("cannot attach %s to syscalls/%s: %s", bpf_program__name(prog), event,
+		       strerror(errno));
+		return -errno;
+	}
+	attached_progs++;
+	return pin_link(link, LOADING_DIR, event);
+}
+
+static int attach_syscalls(struct trace *skel)
+{
+	char event[64];
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_hooks); i++) {
+		if (syscall_hooks[i].enter) {
+			snprintf(event, sizeof(event), "sys_enter_%s", syscall_hooks[i].name);
+			err = attach_syscall(skel->progs.sys_enter, event);
+			if (err)
+				return err;
+		}
+		snprintf(event, sizeof(event), "sys_exit_%s", syscall_hooks[i].name);
+		err = attach_syscall(skel->progs.sys_exit, event);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -179,6 +232,7 @@ int tracer_load(void)
 	struct bpf_program *prog;
 	struct trace *skel = NULL;
 	struct bpf_link *link;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t_open, t_load;
 	struct bpf_map *map;
 	char path[PATH_MAX];
 	int err;
@@ -210,16 +264,23 @@ int tracer_load(void)
 				 bpf_program__section_name(prog), bpf_program__name(prog));
 		}
 	}
+	t_open = now_ns(CLOCK_MONOTONIC);
 	err = trace__load(skel);
+	t_load = now_ns(CLOCK_MONOTONIC);
 	if (err) {
 		pr_err("loading the tracer's BPF programs failed: %s (run with -v for the verifier's log)",
 		       strerror(-err));
 		goto out;
 	}
+	err = attach_syscalls(skel);
+	if (err)
+		goto out;
 	bpf_object__for_each_program(prog, skel->obj) {
 		int iter = !strncmp(bpf_program__section_name(prog), "iter/", 5);
 
-		if (!bpf_program__autoload(prog))
+		/* the syscall programs have no tracepoint of their own (above) */
+		if (!bpf_program__autoload(prog) ||
+		    !strcmp(bpf_program__section_name(prog), "tracepoint"))
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
@@ -228,8 +289,7 @@ int tracer_load(void)
 			       bpf_program__section_name(prog), strerror(errno));
 			goto out;
 		}
-		err = pin_link(link, prog, iter);
-		bpf_link__destroy(link); /* the pin holds it now */
+		err = pin_link(link, iter ? ITER_DIR : LOADING_DIR, bpf_program__name(prog));
 		if (err)
 			goto out;
 		if (!iter)
@@ -251,8 +311,10 @@ int tracer_load(void)
 		pr_perror("cannot publish the tracer's links at %s", LINKS_DIR);
 		goto out;
 	}
-	pr_debug("tracer loaded: %d programs attached, %d hooks missing on this kernel",
-		 attached_progs, skipped_progs);
+	pr_debug("tracer loaded in %.1f ms (open %.1f, load %.1f, attach %.1f): "
+		 "%d links, %d hooks missing on this kernel",
+		 (now_ns(CLOCK_MONOTONIC) - t0) / 1e6, (t_open - t0) / 1e6, (t_load - t_open) / 1e6,
+		 (now_ns(CLOCK_MONOTONIC) - t_load) / 1e6, attached_progs, skipped_progs);
 out:
 	trace__destroy(skel);
 	if (err)

@@ -438,9 +438,12 @@ static int dump_sleeps(const pid_t *tids, size_t ntids, struct json_object *thre
 		unsigned long long expires, rmtp;
 		struct timespec now;
 		long long clockid;
+		char fn[128];
 		unsigned tid;
 
-		if (sscanf(line, "%u sleep %lld %llu %llu", &tid, &clockid, &expires, &rmtp) != 4)
+		/* the restart block of a sleep, not another syscall's */
+		if (sscanf(line, "%u %127s %lld %llu %llu", &tid, fn, &clockid, &expires, &rmtp) != 5 ||
+		    strcmp(fn, "hrtimer_nanosleep_restart"))
 			continue;
 		for (size_t i = 0; i < ntids; i++) {
 			struct json_object *t = json_object_array_get_idx(threads, i), *o;

@@ -15,12 +15,21 @@ struct syscall_args {
 	__u64 a[6];
 };
 
+/* A file path's walk up the dentry tree (fd.bpf.c): kernel addresses and where it is. */
+struct path_walk {
+	__u64 dentry, vfsmnt, mnt;
+	__u64 root_dentry, root_mnt;
+	__u32 pos; /* the path is path[pos, APPSHOT_PATH_BUF) */
+	__u32 truncated;
+};
+
 /* Per-CPU room for values too large for the 512-byte BPF stack. */
 #define APPSHOT_PATH_BUF 4096
 struct scratch {
 	struct file_info fi;
 	struct sock_info si;
 	struct appshot_event ev;
+	struct path_walk walk;
 	char path[APPSHOT_PATH_BUF + APPSHOT_PATH_LEN];
 };
 
