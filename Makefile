@@ -37,7 +37,7 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/obj/lib/%.o,$(LIB_SRCS))
 LIB := $(OUTPUT)/libappshot.a
 
-TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c
+TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c loader/load.c
 APPSHOT_SRCS := loader/appshot.c loader/run.c loader/snapshot.c loader/dump.c loader/dump_mem.c \
 	loader/dump_files.c loader/dump_ipc.c loader/dump_sock.c loader/inspect.c $(wildcard restore/*.c)
 

@@ -15,7 +15,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define F_DUPFD_CLOEXEC 1030
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
-#define SCM_MAX_FDS 16
 
 /* ---- describing open files (fdinfo.bpf.h) ---------------------------- */
 
@@ -509,34 +508,24 @@ SC_HANDLER(fd_socketpair)
 
 /* ---- fds received over unix sockets (SCM_RIGHTS) --------------------- */
 
-struct scm_ctx {
-	struct task_info *t;
-	__u32 n;
-	int fd[SCM_MAX_FDS];
-};
-
-static long scm_fd_cb(__u32 i, struct scm_ctx *c)
-{
-	fd_opened(c->t, c->fd[i & (SCM_MAX_FDS - 1)]);
-	return 0;
-}
-
 /*
- * The fds a received message installed: the first SCM_RIGHTS control
- * message of a msghdr in user memory (the kernel has set msg_controllen to
- * what it wrote). At most SCM_MAX_FDS of them.
+ * The fds a received message installed, into scratch's scm_fd: the first
+ * SCM_RIGHTS control message of a msghdr in user memory (the kernel has set
+ * msg_controllen to what it wrote). At most APPSHOT_SCM_FDS of them; how
+ * many, or 0.
  */
-__noinline int scm_rights(struct task_info *t, __u64 umsg)
+__noinline int scm_rights(__u64 umsg)
 {
-	struct scm_ctx c = { .t = t };
+	struct scratch *s = scratch_buf();
 	struct {
 		__u64 len;
 		__s32 level;
 		__s32 type;
 	} h;
 	__u64 ctl = 0, ctllen = 0, off = 0;
+	__u32 n;
 
-	if (!t)
+	if (!s)
 		return 0;
 	/* struct user_msghdr: msg_control at 32, msg_controllen at 40 */
 	bpf_probe_read_user(&ctl, sizeof(ctl), (void *)umsg + 32);
@@ -549,41 +538,57 @@ __noinline int scm_rights(struct task_info *t, __u64 umsg)
 		if (h.len < sizeof(h))
 			return 0;
 		if (h.level == SOL_SOCKET && h.type == SCM_RIGHTS) {
-			c.n = (h.len - sizeof(h)) / sizeof(int);
-			if (c.n > SCM_MAX_FDS)
-				c.n = SCM_MAX_FDS;
-			bpf_probe_read_user(c.fd, sizeof(c.fd), (void *)ctl + off + sizeof(h));
-			bpf_loop(c.n, scm_fd_cb, &c, 0);
-			return 0;
+			n = (h.len - sizeof(h)) / sizeof(int);
+			if (n > APPSHOT_SCM_FDS)
+				n = APPSHOT_SCM_FDS;
+			if (bpf_probe_read_user(s->scm_fd, sizeof(s->scm_fd), (void *)ctl + off + sizeof(h)))
+				return 0;
+			return n;
 		}
 		off += (h.len + 7) & ~7ULL;
 	}
 	return 0;
 }
 
-SC_HANDLER(fd_recvmsg)
+/*
+ * One loop over the messages and their fds, step i being fd i % SCM_FDS of
+ * message i / SCM_FDS: a loop inside a loop took more stack than the
+ * verifier of 6.1 allows on this call chain.
+ */
+struct scm_walk {
+	struct task_info *t;
+	__u64 vec; /* the first msghdr */
+	__u32 stride; /* from one msghdr to the next (struct mmsghdr) */
+	__u32 n; /* fds of the current message */
+};
+
+static long scm_cb(__u32 i, struct scm_walk *w)
 {
-	if (ret >= 0)
-		scm_rights(t, a->a[1]);
+	__u32 j = i % APPSHOT_SCM_FDS;
+	struct scratch *s;
+
+	if (j == 0)
+		w->n = scm_rights(w->vec + (__u64)(i / APPSHOT_SCM_FDS) * w->stride);
+	s = scratch_buf();
+	if (j < w->n && s)
+		fd_opened(w->t, s->scm_fd[j & (APPSHOT_SCM_FDS - 1)]);
 	return 0;
 }
 
-struct mmsg_ctx {
-	struct task_info *t;
-	__u64 vec;
-};
-
-static long mmsg_cb(__u32 i, struct mmsg_ctx *c)
+SC_HANDLER(fd_recvmsg)
 {
-	scm_rights(c->t, c->vec + i * 64); /* sizeof(struct mmsghdr) */
+	struct scm_walk w = { .t = t, .vec = a->a[1] };
+
+	if (ret >= 0)
+		bpf_loop(APPSHOT_SCM_FDS, scm_cb, &w, 0);
 	return 0;
 }
 
 SC_HANDLER(fd_recvmmsg)
 {
-	struct mmsg_ctx c = { .t = t, .vec = a->a[1] };
+	struct scm_walk w = { .t = t, .vec = a->a[1], .stride = 64 /* sizeof(struct mmsghdr) */ };
 
 	if (ret > 0)
-		bpf_loop(ret < 64 ? ret : 64, mmsg_cb, &c, 0);
+		bpf_loop((ret < 64 ? ret : 64) * APPSHOT_SCM_FDS, scm_cb, &w, 0);
 	return 0;
 }

@@ -38,11 +38,13 @@ __noinline int rg_insert(struct region_index *idx, __u32 tgid, __u64 start,
 {
 	struct region_key k = { .tgid = tgid, .start = start };
 	struct slot_find f = { .idx = idx, .found = -1 };
+	struct region_info r;
 	__s32 slot;
 	__u32 n;
 
 	if (!idx || !ri)
 		return -1;
+	r = *ri; /* 6.1 takes map values only from the stack or maps */
 	n = idx->n;
 	if (n > APPSHOT_MAX_REGIONS)
 		n = APPSHOT_MAX_REGIONS;
@@ -54,11 +56,11 @@ __noinline int rg_insert(struct region_index *idx, __u32 tgid, __u64 start,
 		slot = n;
 		idx->n = n + 1;
 	}
-	if (bpf_map_update_elem(&regions, &k, ri, BPF_ANY))
+	if (bpf_map_update_elem(&regions, &k, &r, BPF_ANY))
 		goto lost;
 	idx->span[RG_SLOT(slot)].start = start;
-	idx->span[RG_SLOT(slot)].end = ri->end;
-	shm_attach(ri, 1);
+	idx->span[RG_SLOT(slot)].end = r.end;
+	shm_attach(&r, 1);
 	return 0;
 lost:
 	__sync_fetch_and_add(&idx->lost, 1);

@@ -27,9 +27,13 @@
 #define APPSHOT_TRACE_ABI 5
 
 /* meta: one entry, written at load: which layout the pinned maps have. */
+enum appshot_tracer_flags {
+	TRACERF_RESIDENT = 1, /* stays loaded without applications (appshot-trace load) */
+};
+
 struct trace_meta {
 	__u32 abi;
-	__u32 pad;
+	__u32 flags; /* enum appshot_tracer_flags */
 	__u64 loaded_ns; /* CLOCK_BOOTTIME */
 };
 

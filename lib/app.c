@@ -60,7 +60,7 @@ int app_tracer_ready(struct tracer *tr)
 
 void app_tracer_release(struct tracer *tr)
 {
-	if (tr->fd[TMAP_APPS] < 0 || tables_count_apps(tr) > 0)
+	if (tr->fd[TMAP_APPS] < 0 || tables_count_apps(tr) > 0 || tracer_is_resident(tr))
 		return;
 	tracer_close(tr);
 	tracer_unload();
@@ -236,7 +236,7 @@ int app_unregister(struct registry *reg, struct tracer *tr, const struct app_rec
 		pr_err("cannot remove '%s' from the registry: %s", rec->name, strerror(-err));
 		ret = ret ?: err;
 	}
-	if (tables_count_apps(tr) == 0) {
+	if (tables_count_apps(tr) == 0 && !tracer_is_resident(tr)) {
 		tracer_close(tr);
 		err = tracer_unload();
 		if (err) {

@@ -356,6 +356,32 @@ int tracer_open(struct tracer *t)
 	return 0;
 }
 
+int tracer_meta(const struct tracer *t, struct trace_meta *m)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(t->fd[TMAP_META], &zero, m) ? -errno : 0;
+}
+
+int tracer_is_resident(const struct tracer *t)
+{
+	struct trace_meta m;
+
+	return t->fd[TMAP_META] >= 0 && tracer_meta(t, &m) == 0 && (m.flags & TRACERF_RESIDENT);
+}
+
+int tracer_set_resident(const struct tracer *t, int on)
+{
+	struct trace_meta m;
+	__u32 zero = 0;
+	int err = tracer_meta(t, &m);
+
+	if (err)
+		return err;
+	m.flags = on ? m.flags | TRACERF_RESIDENT : m.flags & ~TRACERF_RESIDENT;
+	return bpf_map_update_elem(t->fd[TMAP_META], &zero, &m, BPF_ANY) ? -errno : 0;
+}
+
 void tracer_close(struct tracer *t)
 {
 	for (int i = 0; i < TMAP_COUNT; i++) {

@@ -2,10 +2,15 @@
 /*
  * The tracer in the kernel: its BPF programs loaded once and pinned under
  * /sys/fs/bpf/appshot, shared by every application, and removed with the
- * last one. Commands that only read the tables open the pinned maps.
+ * last one, unless it was made resident (appshot-trace load), when it stays
+ * until appshot-trace unload. Commands that only read the tables open the
+ * pinned maps.
  */
 #ifndef APPSHOT_TRACER_H
 #define APPSHOT_TRACER_H
+
+#include <linux/types.h>
+#include "trace.h"
 
 #define APPSHOT_PIN_ROOT "/sys/fs/bpf/appshot"
 
@@ -42,6 +47,12 @@ int tracer_unload(void);
 /* Open the pinned maps: -ENOENT when the tracer is not loaded. */
 int tracer_open(struct tracer *t);
 void tracer_close(struct tracer *t);
+/* The tracer's meta record (layout, flags, when it was loaded). */
+int tracer_meta(const struct tracer *t, struct trace_meta *m);
+/* Is it resident: kept loaded without applications? */
+int tracer_is_resident(const struct tracer *t);
+/* Make it resident, or let it go with its last application again. */
+int tracer_set_resident(const struct tracer *t, int on);
 /* Run the seed iterators for tasks marked TASKF_SEED. */
 int tracer_seed(void);
 /* Run the pinned iterator name: an fd to read its text from, or -errno (said). */

@@ -14,6 +14,10 @@ static const struct cmd cmds[] = {
 	  "and what each holds" },
 	{ "events", do_events, "--aid NAME [--count N] [--duration SECONDS] [--ring-size BYTES] [--json]",
 	  "stream an application's resource events live until Ctrl-C, then tell how many were lost" },
+	{ "load", do_load, "[--json]",
+	  "load the tracer and keep it loaded without applications (resident), as at boot" },
+	{ "unload", do_unload, "[--json]",
+	  "remove the tracer (refused while an application is traced)" },
 	{},
 };
 

@@ -311,9 +311,9 @@ int do_detach(int argc, char **argv)
 			err = detach_one(&reg, &tr, &recs[i], kill_it);
 			done += !err;
 		}
-		/* Pins left without applications (a crash) go too. */
+		/* Pins left without applications (a crash) go too, unless resident. */
 		if (!err && tracer_is_loaded() && tr.fd[TMAP_APPS] >= 0 &&
-		    tables_count_apps(&tr) == 0) {
+		    tables_count_apps(&tr) == 0 && !tracer_is_resident(&tr)) {
 			tracer_close(&tr);
 			err = tracer_unload();
 		}

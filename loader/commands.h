@@ -8,6 +8,8 @@ int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_load(int argc, char **argv);
+int do_unload(int argc, char **argv);
 int do_snapshot(int argc, char **argv);
 int do_restore(int argc, char **argv);
 int do_inspect(int argc, char **argv);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -302,6 +303,34 @@ static void print_app(struct json_object *a, int show_maps)
 	}
 }
 
+/* Is the tracer loaded, since when, and does it stay without applications? */
+static struct json_object *tracer_json(const struct tracer *tr)
+{
+	struct json_object *o = json_object_new_object();
+	struct trace_meta m;
+	int loaded = tr->fd[TMAP_META] >= 0 && tracer_meta(tr, &m) == 0;
+
+	jadd(o, "loaded", json_object_new_boolean(loaded));
+	if (loaded) {
+		jadd(o, "resident", json_object_new_boolean(m.flags & TRACERF_RESIDENT));
+		jadd(o, "loaded_s_ago",
+		     jint((int64_t)(now_ns(CLOCK_BOOTTIME) - m.loaded_ns) / 1000000000));
+	}
+	return o;
+}
+
+static void print_tracer(struct json_object *t)
+{
+	if (!json_object_get_boolean(jget(t, "loaded"))) {
+		printf("tracer: not loaded\n");
+		return;
+	}
+	printf("tracer: loaded %" PRId64 " s ago, %s\n", jget_int(t, "loaded_s_ago"),
+	       json_object_get_boolean(jget(t, "resident")) ?
+		       "resident (stays without applications)" :
+		       "goes with its last application");
+}
+
 int do_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -363,6 +392,7 @@ int do_status(int argc, char **argv)
 	}
 
 	root = json_object_new_object();
+	jadd(root, "tracer", tracer_json(&tr));
 	apps = json_object_new_array();
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(apps, app_json(&recs[i], &tr));
@@ -370,12 +400,17 @@ int do_status(int argc, char **argv)
 	if (json_output) {
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								      JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else if (!n) {
+		goto done;
+	}
+	if (!name)
+		print_tracer(jget(root, "tracer"));
+	if (!n) {
 		printf("no applications are traced\n");
 	} else {
 		for (size_t i = 0; i < n; i++)
 			print_app(json_object_array_get_idx(apps, i), show_maps);
 	}
+done:
 	json_object_put(root);
 out:
 	free(recs);

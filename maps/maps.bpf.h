@@ -25,11 +25,13 @@ struct path_walk {
 
 /* Per-CPU room for values too large for the 512-byte BPF stack. */
 #define APPSHOT_PATH_BUF 4096
+#define APPSHOT_SCM_FDS 16 /* fds followed of one SCM_RIGHTS message */
 struct scratch {
 	struct file_info fi;
 	struct sock_info si;
 	struct appshot_event ev;
 	struct path_walk walk;
+	int scm_fd[APPSHOT_SCM_FDS]; /* fds a received message installed */
 	char path[APPSHOT_PATH_BUF + APPSHOT_PATH_LEN];
 };
 

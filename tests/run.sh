@@ -57,6 +57,15 @@ snapshot() {
 }
 before=$(snapshot)
 
+# The tracer is loaded once and stays (resident) while the tests run, as
+# appshot-trace.service keeps it on a machine; test_trace checks loading
+# on demand and unloading. One that was loaded before stays as it was.
+own_tracer=0
+if [ ! -e /sys/fs/bpf/appshot/links ] && [ "$(id -u)" = 0 ] &&
+	"$APPSHOT_BIN/appshot-trace" load >/dev/null; then
+	own_tracer=1
+fi
+
 wanted() { # wanted BINARY [NAME...]: no names means every binary
 	local b=$1
 	shift
@@ -70,8 +79,16 @@ for t in "$OUT"/tests/unit/test_* "$OUT"/tests/integration/test_*; do
 	wanted "$t" "$@" && run_binary "$t"
 done
 
-# Nothing of the tests may stay: pins, cgroups, registry records, temp files, processes.
+# Nothing of the tests may stay: pins, cgroups, registry records, temp files,
+# processes, and with our own tracer, no entry in any of its tables.
 leftover=""
+if [ "$own_tracer" = 1 ]; then
+	for m in apps tasks vtasks fds files socks sk_socks ipcs regions region_idx rings; do
+		n=$(bpftool map dump pinned "/sys/fs/bpf/appshot/$m" -j 2>/dev/null | grep -o '"key"' | wc -l)
+		[ "$n" -gt 0 ] && leftover="$leftover $n entries in the tracer's $m table;"
+	done
+	"$APPSHOT_BIN/appshot-trace" unload >/dev/null || leftover="$leftover the tracer would not unload;"
+fi
 after=$(snapshot)
 if [ "$before" != "$after" ]; then
 	# (no process substitution: /dev/fd may be missing, as in make vmtest's guest)

@@ -308,11 +308,116 @@ static void test_threads_racing(void **state)
 	wl_go(w);
 }
 
+/* ---- the tracer's life: on demand, or resident ---- */
+
+static int pinned(void)
+{
+	return access("/sys/fs/bpf/appshot/links", F_OK) == 0;
+}
+
+/* The tracer's part of appshot-trace status: loaded, resident. */
+static void expect_tracer(int loaded, int resident, const char *when)
+{
+	struct json_object *st = run_json(bin_path("appshot-trace"), "status", "--json", NULL);
+	struct json_object *t = jkey(st, "tracer");
+
+	if (!t)
+		fail_msg("%s: status --json has no tracer", when);
+	if (jbool(t, "loaded") != loaded || (loaded && jbool(t, "resident") != resident))
+		fail_msg("%s: status says loaded %d resident %d, not %d %d", when, jbool(t, "loaded"),
+			 jbool(t, "resident"), loaded, resident);
+	if (pinned() != loaded)
+		fail_msg("%s: the pins say loaded %d", when, pinned());
+	json_object_put(st);
+}
+
+static void trace_cmd(int want, const char *expect, const char *cmd)
+{
+	struct run_result r;
+
+	run_cmd(&r, bin_path("appshot-trace"), cmd, NULL);
+	if (r.status != want || (expect && !strstr(r.err, expect) && !strstr(r.out, expect)))
+		fail_msg("appshot-trace %s exited %d (not %d): %s%s", cmd, r.status, want, r.out,
+			 r.err);
+	run_free(&r);
+}
+
+/* Start a sleeping application in the background; its name. */
+static const char *start_sleeper(void)
+{
+	const char *name = unique_name("res");
+	struct run_result r;
+
+	testlib_track(name);
+	run_cmd(&r, bin_path("appshot"), "run", "-d", "--aid", name, "--", "/bin/sleep", "600",
+		NULL);
+	if (r.status != 0)
+		fail_msg("appshot run -d exited %d: %s", r.status, r.err);
+	run_free(&r);
+	return name;
+}
+
+static void detach(const char *name)
+{
+	struct run_result r;
+
+	run_cmd(&r, bin_path("appshot-trace"), "detach", "--aid", name, "--kill", NULL);
+	if (r.status != 0)
+		fail_msg("detach %s exited %d: %s", name, r.status, r.err);
+	run_free(&r);
+}
+
+/*
+ * Loaded on demand, the tracer goes with its last application; made
+ * resident (appshot-trace load), it stays until appshot-trace unload,
+ * which is refused while an application is traced.
+ */
+static void test_tracer_resident(void **state)
+{
+	int was_resident = pinned();
+	struct json_object *st;
+	const char *name;
+	size_t others;
+
+	(void)state;
+	TESTLIB_REQUIRE();
+	st = run_json(bin_path("appshot-trace"), "status", "--json", NULL);
+	others = json_object_array_length(jkey(st, "applications"));
+	json_object_put(st);
+	if (others)
+		skip_because("%zu applications of others are traced: the tracer cannot be unloaded",
+			     others);
+	if (was_resident)
+		trace_cmd(0, "tracer unloaded", "unload");
+	expect_tracer(0, 0, "unloaded");
+	trace_cmd(0, "not loaded", "unload");
+
+	name = start_sleeper();
+	expect_tracer(1, 0, "loaded on demand");
+	detach(name);
+	expect_tracer(0, 0, "after the last application of an on-demand tracer");
+
+	trace_cmd(0, "tracer loaded in", "load");
+	expect_tracer(1, 1, "after load");
+	trace_cmd(0, "stays loaded", "load");
+	name = start_sleeper();
+	trace_cmd(1, "1 application is traced", "unload");
+	expect_tracer(1, 1, "after a refused unload");
+	detach(name);
+	expect_tracer(1, 1, "after the last application of a resident tracer");
+	trace_cmd(0, "tracer unloaded", "unload");
+	expect_tracer(0, 0, "after unload");
+
+	if (was_resident)
+		trace_cmd(0, "tracer loaded in", "load");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_workload_checkpoints, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_threads_racing, wl_setup, wl_teardown),
+		cmocka_unit_test(test_tracer_resident),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, testlib_setup, testlib_teardown);
