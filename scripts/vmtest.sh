@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 OUT=${OUTPUT:-build}
 VM=$PWD/$OUT/vm
-LIMIT=${VMTEST_TIMEOUT:-2700}
+LIMIT=${VMTEST_TIMEOUT:-1200}
 KERNEL=${KERNEL:-}
 MODULES=${MODULES:-}
 
