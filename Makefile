@@ -21,7 +21,7 @@ endif
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS += -Iinclude -Ilib -Iloader -Irestore -Itests/lib -I$(OUTPUT)
+CPPFLAGS += -Iinclude -Ilib -Iloader -Irestore -Ikinds -Itests/lib -I$(OUTPUT)
 LDLIBS += -lbpf -lelf -lz -ljson-c -lxxhash
 # The host's multiarch headers come last: the BPF programs take syscall
 # numbers from <asm/unistd_64.h>.
@@ -39,7 +39,8 @@ LIB := $(OUTPUT)/libappshot.a
 
 TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c loader/load.c
 APPSHOT_SRCS := loader/appshot.c loader/run.c loader/snapshot.c loader/dump.c loader/dump_mem.c \
-	loader/dump_files.c loader/dump_ipc.c loader/dump_sock.c loader/inspect.c $(wildcard restore/*.c)
+	loader/dump_files.c loader/dump_ipc.c loader/dump_sock.c loader/inspect.c $(wildcard restore/*.c) \
+	$(wildcard kinds/*.c)
 
 BINS := $(OUTPUT)/bin/appshot $(OUTPUT)/bin/appshot-trace
 
@@ -89,8 +90,10 @@ $(OUTPUT)/hold.skel.h: $(OUTPUT)/bpf/hold.bpf.o
 # ---- user space
 # Test diagnostics are cut to their buffers on purpose.
 $(OUTPUT)/obj/tests/%.o: CFLAGS += -Wno-format-truncation
+# A kind's operations share one signature; not every kind needs every argument.
+$(OUTPUT)/obj/kinds/%.o: CFLAGS += -Wno-unused-parameter
 
-$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h restore/*.h tests/lib/*.h) \
+$(OUTPUT)/obj/%.o: %.c $(wildcard include/*.h lib/*.h loader/*.h restore/*.h kinds/*.h tests/lib/*.h) \
 		$(OUTPUT)/trace.skel.h $(OUTPUT)/hold.skel.h
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
@@ -111,6 +114,13 @@ $(OUTPUT)/bin/appshot: $(patsubst %.c,$(OUTPUT)/obj/%.o,$(APPSHOT_SRCS)) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/unit/%: $(OUTPUT)/obj/tests/unit/%.o $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# The kinds' unit test runs the table as appshot does: with appshot's objects but its main.
+$(OUTPUT)/tests/unit/test_kinds: $(OUTPUT)/obj/tests/unit/test_kinds.o \
+		$(patsubst %.c,$(OUTPUT)/obj/%.o,$(filter-out loader/appshot.c,$(APPSHOT_SRCS))) $(LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@

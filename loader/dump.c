@@ -584,10 +584,11 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 	}
 	remote_up = 1;
 	err = dump_mm(pid, &r, core);
-	if (!err)
-		err = dump_files(d, pid, &r, core);
+	/* after the memory: the scratch page is not the application's */
 	if (!err)
 		err = remote_scratch(&r, 4096);
+	if (!err)
+		err = dump_files(d, pid, &r, core);
 	if (!err)
 		err = dump_sigactions(status, &r, core);
 	if (!err)

@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "image.h"
 #include "js.h"
+#include "kind.h"
 #include "log.h"
 #include "util.h"
 
@@ -164,47 +165,11 @@ static struct json_object *model_vma(struct json_object *v, uint64_t *saved_tota
 	return m;
 }
 
-/* A TCP or UDP socket in one line: "tcp 127.0.0.1:80 -> 10.0.0.2:4000 established, ..." */
-static void model_inet(struct json_object *m, struct json_object *in)
-{
-	struct json_object *q = in ? jg_arr(in, "queue") : NULL;
-	const char *state = in ? gets(in, "state") : "";
-	char line[512];
-	int n;
-
-	if (!in)
-		return;
-	n = snprintf(line, sizeof(line), "%s %s:%" PRId64,
-		     geti(in, "type") == SOCK_STREAM ? "tcp" : "udp", gets(in, "addr"),
-		     geti(in, "port"));
-	if (*gets(in, "peer"))
-		n += snprintf(line + n, sizeof(line) - n, " -> %s:%" PRId64, gets(in, "peer"),
-			      geti(in, "peer_port"));
-	n += snprintf(line + n, sizeof(line) - n, " %s", state);
-	if (!strcmp(state, "established"))
-		n += snprintf(line + n, sizeof(line) - n, ", %" PRIu64 " bytes to read, %" PRIu64
-			      " to send%s", getu(in, "inq"), getu(in, "outq"),
-			      flag(in, "outside") ? ", peer outside" : "");
-	if (*gets(in, "our_fin"))
-		n += snprintf(line + n, sizeof(line) - n, ", our FIN %s", gets(in, "our_fin"));
-	if (flag(in, "peer_fin"))
-		n += snprintf(line + n, sizeof(line) - n, ", the peer's FIN received%s",
-			      flag(in, "peer_fin_first") ? " first" : "");
-	if (q) {
-		uint64_t bytes = 0;
-
-		for (size_t i = 0; i < json_object_array_length(q); i++)
-			bytes += getu(json_object_array_get_idx(q, i), "len");
-		snprintf(line + n, sizeof(line) - n, ", %zu datagram%s waiting (%" PRIu64 " bytes)",
-			 json_object_array_length(q), json_object_array_length(q) == 1 ? "" : "s",
-			 bytes);
-	}
-	js_str(m, "socket", line);
-}
-
 static struct json_object *model_fd(struct json_object *f)
 {
 	struct json_object *m = json_object_new_object(), *same;
+	const struct fd_kind *kind;
+	char state[512] = "";
 	uint64_t flags = getu(f, "flags");
 	int acc = flags & O_ACCMODE, cloexec = 0;
 
@@ -220,11 +185,12 @@ static struct json_object *model_fd(struct json_object *f)
 		js_i64(m, "shares_with", geti(f, "dup_of"));
 	if (json_object_object_get_ex(f, "same_as", &same))
 		jadd(m, "shares_with_process", json_object_get(same));
-	if (json_object_object_get_ex(f, "pipe_bytes", NULL)) {
-		js_i64(m, "pipe_bytes", geti(f, "pipe_bytes"));
-		js_i64(m, "pipe_size", geti(f, "pipe_size"));
+	kind = kind_named(gets(f, "kind"));
+	if (kind && kind->describe) {
+		kind->describe(f, state, sizeof(state));
+		if (*state)
+			js_str(m, "state", state);
 	}
-	model_inet(m, jg_obj(f, "inet"));
 	return m;
 }
 
@@ -459,11 +425,8 @@ static void print_process(struct json_object *p)
 			printf(", shares the file of pid %d fd %d",
 			       json_object_get_int(json_object_array_get_idx(same, 0)),
 			       json_object_get_int(json_object_array_get_idx(same, 1)));
-		if (json_object_object_get_ex(f, "pipe_bytes", NULL))
-			printf(", %" PRId64 " of %" PRId64 " bytes in it", geti(f, "pipe_bytes"),
-			       geti(f, "pipe_size"));
-		if (*gets(f, "socket"))
-			printf(": %s", gets(f, "socket"));
+		if (*gets(f, "state"))
+			printf(": %s", gets(f, "state"));
 		printf("\n");
 	}
 	a = jg_arr(sig, "actions");

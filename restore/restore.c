@@ -36,6 +36,7 @@
 #include "cmd.h"
 #include "commands.h"
 #include "js.h"
+#include "kind.h"
 #include "kinfo.h"
 #include "lib_hold.h"
 #include "log.h"
@@ -446,22 +447,6 @@ static void phase(uint64_t t0, const char *what)
 	pr_debug("restore: %s by %.2f ms", what, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 }
 
-/* The bytes of a TCP connection's two queues, or of a UDP socket's datagrams, from their blobs. */
-static int read_inet_queues(struct image *im, const char *dir, struct rst_inet *in)
-{
-	size_t len = 0;
-
-	if (in->inq && (!(in->recv = image_read_blob(im, in->recv_data, &len)) || len != in->inq))
-		goto bad;
-	if (in->outq && (!(in->send = image_read_blob(im, in->send_data, &len)) || len != in->outq))
-		goto bad;
-	return 0;
-bad:
-	pr_err("image %s: the queues of a socket of %s port %d are missing or damaged", dir,
-	       in->addr, in->port);
-	return -EBADMSG;
-}
-
 /* Every process's core record, parsed and checked; the tree planned. */
 static int read_processes(struct image *im, const char *dir, struct json_object *cores,
 			  uint64_t pages_off, uint64_t pages_len, struct rst_app *a)
@@ -497,34 +482,10 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		       dir);
 		err = -EBADMSG;
 	}
-	for (size_t k = 0; !err && k < a->nshared; k++) {
-		struct rst_unix *u = &a->shared[k]->un;
-		size_t len = 0;
-
-		if (!strcmp(a->shared[k]->kind, "inet"))
-			err = read_inet_queues(im, dir, &a->shared[k]->in);
-		if (strcmp(a->shared[k]->kind, "unix") || !u->len)
-			continue;
-		u->bytes = image_read_blob(im, u->data, &len);
-		if (!u->bytes || len != u->len) {
-			pr_err("image %s: the bytes queued in socket:[%llu] are missing or damaged",
-			       dir, (unsigned long long)u->ino);
-			err = -EBADMSG;
-		}
-	}
-	for (size_t i = 0; !err && i < a->npipes; i++) {
-		struct rst_pipe *pp = &a->pipes[i];
-		size_t len = 0;
-
-		if (!pp->len)
-			continue;
-		pp->data = image_read_blob(im, pp->data_name, &len);
-		if (!pp->data || len != pp->len) {
-			pr_err("image %s: the bytes of pipe:[%llu] are missing or damaged", dir,
-			       (unsigned long long)pp->ino);
-			err = -EBADMSG;
-		}
-	}
+	/* the bytes the kinds' records name: queues of sockets, pipes */
+	for (size_t i = 0; !err && kinds[i]; i++)
+		if (kinds[i]->load)
+			err = kinds[i]->load(im, a);
 	return err;
 }
 

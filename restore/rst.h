@@ -58,18 +58,6 @@ struct rst_vma {
 	size_t nruns;
 };
 
-struct rst_watch {
-	int wd;
-	uint32_t mask;
-	char *path;
-};
-
-struct rst_epoll_entry {
-	int tfd;
-	uint32_t events;
-	uint64_t data;
-};
-
 /* A unix socket (on its first fd, the one that carries its state and queue). */
 struct rst_unix {
 	uint64_t ino, peer;
@@ -110,31 +98,20 @@ struct rst_inet {
 	size_t ndgrams;
 };
 
+struct fd_kind;
+
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
 	int same_fd;
 	int shared; /* the slot of that open file among the shared ones, or -1 */
 	int gobj; /* a shared slot of a shared memory object's file: the object's global index */
-	uint64_t pipe; /* a pipe of the application: its inode then */
-	int pipe_size;
-	int64_t pipe_bytes; /* unread bytes, -1 if another fd says */
-	char pipe_data[64]; /* the blob record with them */
-	uint64_t efd_count; /* eventfd */
-	int efd_semaphore;
-	int tfd_clockid, tfd_flags; /* timerfd: its clock, time left and interval, ticks */
-	uint64_t tfd_ticks;
-	struct itimerspec tfd_its;
-	uint64_t sigmask; /* signalfd */
-	struct rst_epoll_entry *ep; /* epoll: what it watches */
-	size_t nep;
-	struct rst_watch *watch; /* inotify: its watches, by wd */
-	size_t nwatch;
+	const struct fd_kind *kind; /* kinds/: what it is, how it is made again */
+	void *state; /* its kind's, from the image */
 	struct rst_unix un; /* unix */
 	struct rst_inet in; /* inet */
 	int sock; /* a unix or inet socket made by appshot, till a process's slot takes it */
 	uint64_t flags, pos, mode;
-	char kind[16]; /* file dir chr memfd deleted external pipe fifo unix inet eventfd timerfd signalfd epoll inotify */
 	char path[PATH_MAX];
 };
 
@@ -275,6 +252,8 @@ static inline int rst_gobj_fd(const struct rst_app *a, int global)
 
 /* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
 int rst_tree_plan(struct rst_app *a);
+/* Give f a slot among the open files appshot makes for the processes. */
+int rst_add_slot(struct rst_app *a, struct rst_fd *f);
 /* The zombies of the image's manifest; -EBADMSG (said) if damaged. */
 int rst_tree_zombies(struct rst_app *a, struct json_object *list);
 /* In init: make the processes without a parent in the image (and their stand-in leaders). */
@@ -313,6 +292,8 @@ int rst_parse_inet(struct json_object *o, struct rst_fd *f);
  * TCP connection still under repair): its fd, or -errno.
  */
 int rst_inet_make(const struct rst_fd *f);
+/* A slot's socket, made by the kind's prepare step (f->sock): its fd, its flags set. */
+int rst_take_sock(const struct rst_app *a, struct rst_fd *f, char *why, size_t len);
 /* Once every socket is made: a TCP connection out of repair, its unsent bytes sent. */
 int rst_inet_release(const struct rst_fd *f, int fd);
 
@@ -359,11 +340,6 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 /* A memory object made again from the image, open read-write: its fd, or -1 (why says). */
 int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
 		      size_t len);
-/*
- * An eventfd, timerfd, signalfd, inotify (with its watches) or (empty)
- * epoll made again: its fd, or -1 (why says).
- */
-int rst_anon_create(const struct rst_fd *f, char *why, size_t len);
 /* Raise the fd limit so that fd top fits; -1 if it cannot. */
 int rst_fit_fds(int top);
 

@@ -17,18 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kind.h"
 #include "rst.h"
 
 #define FAIL(...)                                                             \
@@ -215,111 +210,22 @@ static int make_objects(const struct rst_app *a, struct rst_proc *p, int pages_f
 	return 0;
 }
 
-#ifndef TFD_IOC_SET_TICKS
-#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
-#endif
-
-/*
- * inotify watches with their wds: the kernel gives the next wd each time,
- * so a wd below the one wanted is added and removed again until it is the
- * one; the IN_IGNORED events that leaves are read away.
- */
-static int add_watches(int fd, const struct rst_fd *f, char *why, size_t len)
+/* Put the new open file fd at f's number. */
+static int place(int fd, const struct rst_fd *f, char *why, size_t len)
 {
-	char buf[4096];
-	int fl = fcntl(fd, F_GETFL);
-
-	for (size_t i = 0; i < f->nwatch; i++) {
-		const struct rst_watch *w = &f->watch[i];
-		int wd = -1;
-
-		for (int tries = 0; tries < 65536; tries++) {
-			wd = inotify_add_watch(fd, w->path, w->mask);
-			if (wd < 0 || wd >= w->wd)
-				break;
-			inotify_rm_watch(fd, wd);
-		}
-		if (wd != w->wd)
-			FAIL("fd %d: cannot watch %s as wd %d again (%s)", f->fd, w->path, w->wd,
-			     wd < 0 ? strerror(errno) : "the kernel gave another");
-	}
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	fcntl(fd, F_SETFL, fl);
-	return 0;
-}
-
-int rst_anon_create(const struct rst_fd *f, char *why, size_t len)
-{
-	int nonblock = f->flags & O_NONBLOCK, fd = -1;
-
-	if (!strcmp(f->kind, "eventfd")) {
-		fd = eventfd(0, EFD_CLOEXEC | (nonblock ? EFD_NONBLOCK : 0) |
-					(f->efd_semaphore ? EFD_SEMAPHORE : 0));
-		if (fd >= 0 && f->efd_count &&
-		    write(fd, &f->efd_count, sizeof(f->efd_count)) != sizeof(f->efd_count)) {
-			close(fd);
-			FAIL("fd %d: cannot give the eventfd its count: %s", f->fd, strerror(errno));
-		}
-	} else if (!strcmp(f->kind, "timerfd")) {
-		fd = timerfd_create(f->tfd_clockid, TFD_CLOEXEC | (nonblock ? TFD_NONBLOCK : 0));
-		/* what was left of its time, from now: as CRIU does */
-		if (fd >= 0 && (f->tfd_its.it_value.tv_sec || f->tfd_its.it_value.tv_nsec) &&
-		    timerfd_settime(fd, 0, &f->tfd_its, NULL)) {
-			close(fd);
-			FAIL("fd %d: cannot arm the timerfd: %s", f->fd, strerror(errno));
-		}
-		if (fd >= 0 && f->tfd_ticks && ioctl(fd, TFD_IOC_SET_TICKS, &f->tfd_ticks)) {
-			close(fd);
-			FAIL("fd %d: cannot give the timerfd its %llu expirations: %s", f->fd,
-			     (unsigned long long)f->tfd_ticks, strerror(errno));
-		}
-	} else if (!strcmp(f->kind, "signalfd")) {
-		sigset_t mask;
-
-		sigemptyset(&mask);
-		for (int sig = 1; sig <= 64; sig++)
-			if (f->sigmask & (1ULL << (sig - 1)))
-				sigaddset(&mask, sig);
-		fd = signalfd(-1, &mask, SFD_CLOEXEC | (nonblock ? SFD_NONBLOCK : 0));
-	} else if (!strcmp(f->kind, "epoll")) {
-		fd = epoll_create1(EPOLL_CLOEXEC);
-	} else if (!strcmp(f->kind, "inotify")) {
-		fd = inotify_init1(IN_CLOEXEC | (nonblock ? IN_NONBLOCK : 0));
-		if (fd >= 0 && add_watches(fd, f, why, len)) {
-			close(fd);
-			return -1;
-		}
-	}
-	if (fd < 0)
-		FAIL("fd %d: cannot make the %s: %s", f->fd, f->kind, strerror(errno));
-	return fd;
-}
-
-/* An epoll's watches, once every fd of the process is there. */
-static int fill_epoll(const struct rst_fd *f, char *why, size_t len)
-{
-	for (size_t i = 0; i < f->nep; i++) {
-		struct epoll_event ev = { .events = f->ep[i].events, .data.u64 = f->ep[i].data };
-
-		if (epoll_ctl(f->fd, EPOLL_CTL_ADD, f->ep[i].tfd, &ev))
-			FAIL("fd %d: epoll cannot watch fd %d again: %s", f->fd, f->ep[i].tfd,
-			     strerror(errno));
+	if (fd != f->fd) {
+		if (dup2(fd, f->fd) < 0)
+			FAIL("fd %d: %s", f->fd, strerror(errno));
+		close(fd);
 	}
 	return 0;
 }
 
-static int is_anon(const char *kind)
-{
-	return !strcmp(kind, "eventfd") || !strcmp(kind, "timerfd") || !strcmp(kind, "signalfd") ||
-	       !strcmp(kind, "epoll") || !strcmp(kind, "inotify");
-}
-
-static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct rst_fd *f,
-		      char *why, size_t len)
+static int restore_fd(const struct rst_app *a, struct rst_proc *p, struct rst_fd *f, char *why,
+		      size_t len)
 {
 	int fd = -1, flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	char reason[256];
 
 	if (f->dup_of >= 0) {
 		if (dup2(f->dup_of, f->fd) < 0)
@@ -328,18 +234,12 @@ static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct 
 		if (dup2(a->gbase + RST_G_SHARED + f->shared, f->fd) < 0)
 			FAIL("fd %d: cannot take the open file it shares: %s", f->fd,
 			     strerror(errno));
-	} else if (!strcmp(f->kind, "external")) {
-		if (dup2(a->gbase + RST_G_STDIO + f->fd, f->fd) < 0)
-			FAIL("fd %d: the restore's own stdio is not open", f->fd);
-	} else if (is_anon(f->kind)) {
-		fd = rst_anon_create(f, why, len);
+	} else if (f->kind->make) {
+		fd = f->kind->make(a, f, reason, sizeof(reason));
 		if (fd < 0)
+			FAIL("fd %d: %s", f->fd, reason);
+		if (place(fd, f, why, len))
 			return -1;
-		if (fd != f->fd) {
-			if (dup2(fd, f->fd) < 0)
-				FAIL("fd %d: %s", f->fd, strerror(errno));
-			close(fd);
-		}
 	} else {
 		if (f->object >= 0) {
 			struct rst_object *ob = rst_object(p, f->object);
@@ -353,11 +253,8 @@ static int restore_fd(const struct rst_app *a, struct rst_proc *p, const struct 
 		}
 		if (fd < 0)
 			FAIL("fd %d: cannot open %s: %s", f->fd, f->path, strerror(errno));
-		if (fd != f->fd) {
-			if (dup2(fd, f->fd) < 0)
-				FAIL("fd %d: %s", f->fd, strerror(errno));
-			close(fd);
-		}
+		if (place(fd, f, why, len))
+			return -1;
 		/* offsets: files and directories; character devices have none to keep */
 		if (!S_ISCHR(f->mode) && lseek(f->fd, f->pos, SEEK_SET) < 0 && !(flags & O_PATH))
 			FAIL("fd %d: cannot seek %s to %llu: %s", f->fd, f->path,
@@ -419,13 +316,19 @@ int rst_child_setup(const struct rst_app *a, struct rst_proc *p, char *why, size
 
 int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size_t len)
 {
+	char reason[256];
+
 	for (size_t i = 0; i < p->nfds; i++)
 		if (restore_fd(a, p, &p->fds[i], why, len))
 			return -1;
-	for (size_t i = 0; i < p->nfds; i++)
-		if (!strcmp(p->fds[i].kind, "epoll") && p->fds[i].dup_of < 0 &&
-		    p->fds[i].same_pid < 0 && fill_epoll(&p->fds[i], why, len))
-			return -1;
+	/* what an fd refers to in the others (an epoll's watches), once all are there */
+	for (size_t i = 0; i < p->nfds; i++) {
+		struct rst_fd *f = &p->fds[i];
+
+		if (f->kind->settle && f->dup_of < 0 && f->same_pid < 0 &&
+		    f->kind->settle(f, reason, sizeof(reason)))
+			FAIL("fd %d: %s", f->fd, reason);
+	}
 	umask(p->umask);
 	if (personality(p->personality) < 0)
 		FAIL("cannot set personality %llx: %s", (unsigned long long)p->personality,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "js.h"
+#include "kind.h"
 #include "log.h"
 #include "regs.h"
 #include "rst.h"
@@ -215,104 +216,21 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 	return 0;
 }
 
-/* The state of an eventfd, timerfd, signalfd or epoll fd. */
-static int parse_anon(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
-{
-	struct json_object *x, *a;
-	uint64_t vs, vns, is, ins;
-
-	if (!strcmp(f->kind, "eventfd")) {
-		x = jg_obj(o, "eventfd");
-		if (!x || jg_u64(x, "count", &f->efd_count) ||
-		    jg_bool(x, "semaphore", &f->efd_semaphore) || f->efd_count == UINT64_MAX)
-			BAD("fd %d: its eventfd is damaged", p->pid, f->fd);
-	} else if (!strcmp(f->kind, "timerfd")) {
-		x = jg_obj(o, "timerfd");
-		if (!x || jg_int(x, "clockid", &f->tfd_clockid) || jg_int(x, "flags", &f->tfd_flags) ||
-		    jg_u64(x, "ticks", &f->tfd_ticks) || jg_u64(x, "value_s", &vs) ||
-		    jg_u64(x, "value_ns", &vns) || jg_u64(x, "interval_s", &is) ||
-		    jg_u64(x, "interval_ns", &ins) || vns >= 1000000000 || ins >= 1000000000)
-			BAD("fd %d: its timerfd is damaged", p->pid, f->fd);
-		f->tfd_its.it_value.tv_sec = vs;
-		f->tfd_its.it_value.tv_nsec = vns;
-		f->tfd_its.it_interval.tv_sec = is;
-		f->tfd_its.it_interval.tv_nsec = ins;
-	} else if (!strcmp(f->kind, "signalfd")) {
-		if (jg_u64(o, "sigmask", &f->sigmask))
-			BAD("fd %d: its signalfd is damaged", p->pid, f->fd);
-	} else if (!strcmp(f->kind, "inotify")) {
-		a = jg_arr(o, "inotify");
-		if (!a)
-			BAD("fd %d: its inotify is damaged", p->pid, f->fd);
-		f->nwatch = json_object_array_length(a);
-		f->watch = calloc(f->nwatch + 1, sizeof(*f->watch));
-		if (!f->watch)
-			return -ENOMEM;
-		for (size_t i = 0; i < f->nwatch; i++) {
-			struct json_object *e = json_object_array_get_idx(a, i);
-			const char *path;
-
-			if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
-				BAD("fd %d: an inotify watch is damaged", p->pid, f->fd);
-			f->watch[i].wd = json_object_get_int(json_object_array_get_idx(e, 0));
-			f->watch[i].mask = json_object_get_uint64(json_object_array_get_idx(e, 1));
-			path = json_object_get_string(json_object_array_get_idx(e, 2));
-			if (f->watch[i].wd <= 0 || !path || path[0] != '/' ||
-			    !(f->watch[i].path = strdup(path)))
-				BAD("fd %d: an inotify watch is damaged", p->pid, f->fd);
-		}
-		/* by wd: they are made again in that order */
-		for (size_t i = 1; i < f->nwatch; i++)
-			for (size_t j = i; j > 0 && f->watch[j].wd < f->watch[j - 1].wd; j--) {
-				struct rst_watch t = f->watch[j];
-
-				f->watch[j] = f->watch[j - 1];
-				f->watch[j - 1] = t;
-			}
-	} else if (!strcmp(f->kind, "epoll")) {
-		a = jg_arr(o, "epoll");
-		if (!a)
-			BAD("fd %d: its epoll is damaged", p->pid, f->fd);
-		f->nep = json_object_array_length(a);
-		f->ep = calloc(f->nep + 1, sizeof(*f->ep));
-		if (!f->ep)
-			return -ENOMEM;
-		for (size_t i = 0; i < f->nep; i++) {
-			struct json_object *e = json_object_array_get_idx(a, i);
-
-			if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
-				BAD("fd %d: an epoll entry is damaged", p->pid, f->fd);
-			f->ep[i].tfd = json_object_get_int(json_object_array_get_idx(e, 0));
-			f->ep[i].events = json_object_get_uint64(json_object_array_get_idx(e, 1));
-			f->ep[i].data = json_object_get_uint64(json_object_array_get_idx(e, 2));
-			if (f->ep[i].tfd < 0 || f->ep[i].tfd > (1 << 20))
-				BAD("fd %d: an epoll entry is damaged", p->pid, f->fd);
-		}
-	}
-	return 0;
-}
-
 static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 {
-	static const char *const kinds[] = { "file",	"dir",	   "chr",     "memfd",
-					     "deleted", "external", "pipe",   "eventfd",
-					     "timerfd", "signalfd", "epoll",   "unix",
-					     "fifo",	"inotify",  "inet" };
+	char kind[32], why[256] = "";
 	struct json_object *a;
-	int known = 0;
 
+	f->sock = f->object = -1;
 	if (jg_int(o, "fd", &f->fd) || f->fd < 0 || f->fd > (1 << 20) ||
 	    jg_bool(o, "cloexec", &f->cloexec) || jg_u64(o, "flags", &f->flags) ||
 	    jg_u64(o, "pos", &f->pos) || jg_u64(o, "mode", &f->mode) ||
-	    jg_str(o, "kind", f->kind, sizeof(f->kind)) ||
+	    jg_str(o, "kind", kind, sizeof(kind)) ||
 	    jg_str(o, "path", f->path, sizeof(f->path)))
 		BAD("an fd's record is damaged", p->pid);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		known |= !strcmp(f->kind, kinds[i]);
-	if (!known)
-		BAD("fd %d: unknown kind '%s'", p->pid, f->fd, f->kind);
-	if (!strcmp(f->kind, "external") && f->fd > 2)
-		BAD("fd %d: only stdio can come from outside", p->pid, f->fd);
+	f->kind = kind_named(kind);
+	if (!f->kind)
+		BAD("fd %d: unknown kind '%s'", p->pid, f->fd, kind);
 	f->dup_of = -1;
 	if (json_object_object_get_ex(o, "dup_of", NULL) && jg_int(o, "dup_of", &f->dup_of))
 		BAD("fd %d: the fd it shares is damaged", p->pid, f->fd);
@@ -325,30 +243,8 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 		if (f->same_pid <= 0 || f->same_pid == p->pid || f->same_fd < 0 || f->dup_of >= 0)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
 	}
-	f->pipe_bytes = -1;
-	if (!strcmp(f->kind, "pipe") || !strcmp(f->kind, "fifo")) {
-		if (jg_u64(o, "pipe", &f->pipe) || jg_int(o, "pipe_size", &f->pipe_size) ||
-		    f->pipe_size < 4096 || f->pipe_size > (1 << 30))
-			BAD("fd %d: its pipe's record is damaged", p->pid, f->fd);
-		if (json_object_object_get_ex(o, "pipe_bytes", NULL) &&
-		    (jg_i64(o, "pipe_bytes", &f->pipe_bytes) || f->pipe_bytes < 0 ||
-		     f->pipe_bytes > f->pipe_size))
-			BAD("fd %d: its pipe's bytes are damaged", p->pid, f->fd);
-		if (f->pipe_bytes > 0 && jg_str(o, "pipe_data", f->pipe_data, sizeof(f->pipe_data)))
-			BAD("fd %d: its pipe's bytes are missing", p->pid, f->fd);
-	}
-	if (parse_anon(p, o, f))
-		return -EBADMSG;
-	f->sock = -1;
-	if (!strcmp(f->kind, "unix") && rst_parse_unix(o, f))
-		BAD("fd %d: its unix socket is damaged", p->pid, f->fd);
-	if (!strcmp(f->kind, "inet") && rst_parse_inet(o, f))
-		BAD("fd %d: its TCP or UDP socket is damaged", p->pid, f->fd);
-	f->object = -1;
-	if (!strcmp(f->kind, "memfd") || !strcmp(f->kind, "deleted")) {
-		if (jg_int(o, "object", &f->object) || !rst_object(p, f->object))
-			BAD("fd %d: its object is missing", p->pid, f->fd);
-	}
+	if (f->kind->parse && f->kind->parse(o, p, f, why, sizeof(why)))
+		BAD("fd %d: %s", p->pid, f->fd, why);
 	return 0;
 }
 
@@ -525,10 +421,9 @@ void rst_free(struct rst_proc *p)
 	for (size_t i = 0; i < p->nvmas; i++)
 		free(p->vmas[i].runs);
 	for (size_t i = 0; i < p->nfds; i++) {
-		for (size_t k = 0; k < p->fds[i].nwatch; k++)
-			free(p->fds[i].watch[k].path);
-		free(p->fds[i].watch);
-		free(p->fds[i].ep);
+		if (p->fds[i].kind && p->fds[i].kind->release)
+			p->fds[i].kind->release(&p->fds[i]);
+		free(p->fds[i].state);
 		free(p->fds[i].un.queue);
 		free(p->fds[i].un.bytes);
 		free(p->fds[i].in.recv);

@@ -32,7 +32,10 @@
 
 #include "js.h"
 #include "log.h"
+#include "kind.h"
 #include "rst.h"
+
+extern const struct fd_kind kind_unix;
 
 #define RCV_SHUTDOWN 1
 #define SEND_SHUTDOWN 2
@@ -157,7 +160,7 @@ void rst_socks_unbind(struct rst_app *a)
 		struct rst_fd *f = a->shared[k];
 		char path[sizeof(f->un.name) + 1] = "";
 
-		if (strcmp(f->kind, "unix") || !f->un.bound)
+		if (f->kind != &kind_unix || !f->un.bound)
 			continue;
 		memcpy(path, f->un.name, f->un.namelen);
 		unlink(path);
@@ -277,6 +280,20 @@ static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
 	return 0;
 }
 
+int rst_take_sock(const struct rst_app *a, struct rst_fd *f, char *why, size_t len)
+{
+	int fd = f->sock;
+
+	(void)a;
+	f->sock = -1;
+	/* O_NONBLOCK and such belong to the socket's one open file */
+	if (fd < 0 || fcntl(fd, F_SETFL, f->flags)) {
+		snprintf(why, len, "its socket was not made");
+		return -1;
+	}
+	return fd;
+}
+
 int rst_socks_make(struct rst_app *a)
 {
 	struct rst_fd **socks = NULL;
@@ -284,7 +301,7 @@ int rst_socks_make(struct rst_app *a)
 	int err = 0, one = 1;
 
 	for (size_t k = 0; k < a->nshared; k++)
-		if (!strcmp(a->shared[k]->kind, "unix")) {
+		if (a->shared[k]->kind == &kind_unix) {
 			struct rst_fd **m = realloc(socks, (n + 1) * sizeof(*m));
 
 			if (!m) {

@@ -30,6 +30,7 @@
 
 #include "appinit.h"
 #include "js.h"
+#include "kind.h"
 #include "log.h"
 #include "rst.h"
 
@@ -105,7 +106,7 @@ int rst_tree_zombies(struct rst_app *a, struct json_object *list)
 	return 0;
 }
 
-static int add_slot(struct rst_app *a, struct rst_fd *f)
+int rst_add_slot(struct rst_app *a, struct rst_fd *f)
 {
 	struct rst_fd **n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
 
@@ -117,64 +118,17 @@ static int add_slot(struct rst_app *a, struct rst_fd *f)
 	return 0;
 }
 
-/* The pipe (or named FIFO) an fd is of, or NULL. */
-static struct rst_pipe *pipe_of(const struct rst_app *a, const struct rst_fd *f)
-{
-	int fifo = !strcmp(f->kind, "fifo");
-
-	for (size_t i = 0; i < a->npipes; i++)
-		if (a->pipes[i].ino == f->pipe && !a->pipes[i].fifo == !fifo &&
-		    (!fifo || !strcmp(a->pipes[i].fifo, f->path)))
-			return &a->pipes[i];
-	return NULL;
-}
-
-/*
- * Every pipe once, with its size and bytes; every open file of a pipe is
- * made by appshot (the pipe's two ends come from one pipe2), so each has a
- * slot, shared or not.
- */
-static int plan_pipes(struct rst_app *a)
+/* The kinds' planning: a slot for each open file appshot makes (pipes, sockets). */
+static int plan_kinds(struct rst_app *a)
 {
 	for (size_t i = 0; i < a->nprocs; i++) {
 		struct rst_proc *p = &a->procs[i];
 
 		for (size_t k = 0; k < p->nfds; k++) {
 			struct rst_fd *f = &p->fds[k];
-			struct rst_pipe *pp = NULL;
-			int err;
+			int err = f->kind->plan ? f->kind->plan(a, p, f) : 0;
 
-			if (!strcmp(f->kind, "unix")) {
-				if (f->dup_of < 0 && f->same_pid < 0 &&
-				    (!f->un.primary || (err = add_slot(a, f))))
-					return err ?: -EBADMSG;
-				continue;
-			}
-			if (!strcmp(f->kind, "inet")) {
-				if (f->dup_of < 0 && f->same_pid < 0 && (err = add_slot(a, f)))
-					return err;
-				continue;
-			}
-			if (strcmp(f->kind, "pipe") && strcmp(f->kind, "fifo"))
-				continue;
-			pp = pipe_of(a, f);
-			if (!pp) {
-				pp = realloc(a->pipes, (a->npipes + 1) * sizeof(*pp));
-				if (!pp)
-					return -ENOMEM;
-				a->pipes = pp;
-				pp = &a->pipes[a->npipes++];
-				*pp = (struct rst_pipe){ .ino = f->pipe, .rd = -1, .wr = -1 };
-				if (!strcmp(f->kind, "fifo"))
-					pp->fifo = f->path;
-			}
-			if (f->pipe_size > pp->size)
-				pp->size = f->pipe_size;
-			if (f->pipe_bytes > 0) {
-				snprintf(pp->data_name, sizeof(pp->data_name), "%s", f->pipe_data);
-				pp->len = f->pipe_bytes;
-			}
-			if (f->dup_of < 0 && f->same_pid < 0 && (err = add_slot(a, f)))
+			if (err)
 				return err;
 		}
 	}
@@ -222,68 +176,6 @@ static int plan_objects(struct rst_app *a)
 	return 0;
 }
 
-/* A pipe made again, its bytes in it. */
-static int make_pipe(struct rst_pipe *pp)
-{
-	int fds[2];
-
-	if (pp->fifo) {
-		/* a reader first, so that the writer's open does not wait */
-		fds[0] = open(pp->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		fds[1] = fds[0] < 0 ? -1 : open(pp->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fds[1] < 0) {
-			pr_perror("restore: cannot open the FIFO %s", pp->fifo);
-			if (fds[0] >= 0)
-				close(fds[0]);
-			return -errno;
-		}
-	} else if (pipe2(fds, O_CLOEXEC)) {
-		pr_perror("restore: cannot make a pipe");
-		return -errno;
-	}
-	pp->rd = fds[0];
-	pp->wr = fds[1];
-	if (fcntl(pp->wr, F_GETPIPE_SZ) < pp->size && fcntl(pp->wr, F_SETPIPE_SZ, pp->size) < 0) {
-		pr_perror("restore: cannot make a pipe of %d bytes", pp->size);
-		return -errno;
-	}
-	if (pp->len && write(pp->wr, pp->data, pp->len) != (ssize_t)pp->len) {
-		pr_perror("restore: cannot put %zu bytes back into a pipe", pp->len);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* An open file of the pipe: one of pipe2's ends the first time, else a new one of it. */
-static int open_pipe_end(struct rst_pipe *pp, const struct rst_fd *f)
-{
-	int acc = f->flags & O_ACCMODE, fd;
-	char path[64];
-
-	if (pp->rd < 0 && make_pipe(pp))
-		return -1;
-	if (acc == O_RDONLY && !pp->rd_taken) {
-		pp->rd_taken = 1;
-		fd = pp->rd;
-	} else if (acc == O_WRONLY && !pp->wr_taken) {
-		pp->wr_taken = 1;
-		fd = pp->wr;
-	} else {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", pp->rd);
-		fd = open(path, acc | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0) {
-			pr_perror("restore: cannot open pipe:[%llu] again",
-				  (unsigned long long)pp->ino);
-			return -1;
-		}
-	}
-	if (fcntl(fd, F_SETFL, f->flags)) {
-		pr_perror("restore: cannot set the flags of pipe:[%llu]", (unsigned long long)pp->ino);
-		return -1;
-	}
-	return fd;
-}
-
 int rst_tree_plan(struct rst_app *a)
 {
 	int err;
@@ -325,7 +217,7 @@ int rst_tree_plan(struct rst_app *a)
 			return err;
 	}
 
-	err = plan_pipes(a);
+	err = plan_kinds(a);
 	if (!err)
 		err = plan_objects(a);
 	if (err)
@@ -346,19 +238,19 @@ int rst_tree_plan(struct rst_app *a)
 			ob = first && first->object >= 0 ? rst_object(holder, first->object) : NULL;
 			if (!first || first->same_pid >= 0 || first->dup_of >= 0 ||
 			    (first->object >= 0 && (!ob || ob->global < 0)) ||
-			    strcmp(first->kind, f->kind)) {
+			    first->kind != f->kind) {
 				pr_err("restore: pid %d fd %d shares the open file of pid %d fd %d, "
 				       "which the image does not hold as such",
 				       p->pid, f->fd, f->same_pid, f->same_fd);
 				return -EBADMSG;
 			}
-			if (!strcmp(first->kind, "epoll")) {
-				pr_err("restore: pid %d fd %d shares an epoll instance with pid %d: "
+			if (first->kind->unshareable) {
+				pr_err("restore: pid %d fd %d shares its %s with pid %d: "
 				       "appshot cannot restore that yet",
-				       p->pid, f->fd, f->same_pid);
+				       p->pid, f->fd, first->kind->name, f->same_pid);
 				return -ENOTSUP;
 			}
-			if (first->shared < 0 && (err = add_slot(a, first)))
+			if (first->shared < 0 && (err = rst_add_slot(a, first)))
 				return err;
 			first->gobj = ob ? ob->global : -1;
 			f->shared = first->shared;
@@ -380,26 +272,6 @@ static int highest_fd(void)
 			top = atoi(de->d_name);
 	closedir(d);
 	return top;
-}
-
-/*
- * TCP and UDP sockets, listeners and bound ones first: a connection's port
- * may be its listener's, which must have it before the connection is bound
- * to it under repair. Kept in sock until the slots take them.
- */
-static int make_inet(struct rst_app *a)
-{
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = 0; k < a->nshared; k++) {
-			struct rst_fd *f = a->shared[k];
-
-			if (strcmp(f->kind, "inet") || f->in.established != pass)
-				continue;
-			f->sock = rst_inet_make(f);
-			if (f->sock < 0)
-				return f->sock;
-		}
-	return 0;
 }
 
 int rst_tree_open(struct rst_app *a, int pages_fd)
@@ -425,40 +297,20 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 		return -ENOMEM;
 	for (size_t k = 0; k < a->nshared; k++)
 		a->shared_fd[k] = -1;
-	err = rst_socks_make(a) ?: make_inet(a);
-	if (err)
-		return err;
+	for (size_t i = 0; kinds[i]; i++)
+		if (kinds[i]->prepare && (err = kinds[i]->prepare(a)))
+			return err;
 	for (size_t k = 0; k < a->nshared; k++) {
 		struct rst_fd *f = a->shared[k];
 		int flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 		int fd;
 
-		if (!strcmp(f->kind, "unix") || !strcmp(f->kind, "inet")) {
-			fd = f->sock; /* made above: unix by rst_socks_make, inet by make_inet */
-			f->sock = -1;
-			a->shared_fd[k] = fd;
-			/* O_NONBLOCK and such belong to the socket's one open file */
-			if (fcntl(fd, F_SETFL, f->flags)) {
-				pr_perror("restore: cannot set the flags of a socket");
-				return -errno;
-			}
-			continue;
-		}
-
-		if (!strcmp(f->kind, "eventfd") || !strcmp(f->kind, "timerfd") ||
-		    !strcmp(f->kind, "signalfd") || !strcmp(f->kind, "inotify")) {
-			fd = rst_anon_create(f, why, sizeof(why));
+		if (f->kind->make) {
+			fd = f->kind->make(a, f, why, sizeof(why));
 			if (fd < 0) {
-				pr_err("restore: %s", why);
+				pr_err("restore: fd %d: %s", f->fd, why);
 				return -EIO;
 			}
-			a->shared_fd[k] = fd;
-			continue;
-		}
-		if (!strcmp(f->kind, "pipe") || !strcmp(f->kind, "fifo")) {
-			fd = open_pipe_end(pipe_of(a, f), f);
-			if (fd < 0)
-				return -EIO;
 			a->shared_fd[k] = fd;
 			continue;
 		}
@@ -480,21 +332,9 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 			return -errno;
 		}
 	}
-	/* TCP connections out of repair once both ends of each are there */
-	for (size_t k = 0; k < a->nshared; k++)
-		if (!strcmp(a->shared[k]->kind, "inet") &&
-		    (err = rst_inet_release(a->shared[k], a->shared_fd[k])))
+	for (size_t i = 0; kinds[i]; i++)
+		if (kinds[i]->finish && (err = kinds[i]->finish(a)))
 			return err;
-	/* the ends no process holds: a pipe whose writers are all gone reads EOF after its bytes */
-	for (size_t i = 0; i < a->npipes; i++) {
-		struct rst_pipe *pp = &a->pipes[i];
-
-		if (!pp->rd_taken && pp->rd >= 0)
-			close(pp->rd);
-		if (!pp->wr_taken && pp->wr >= 0)
-			close(pp->wr);
-		pp->rd = pp->wr = -1;
-	}
 	/* above every process's own fds and service fds, and above all of ours */
 	top = highest_fd();
 	a->gbase = top + 1;

@@ -188,7 +188,7 @@ static char *inspect_socket(struct wl *w, const char *image, const char *what)
 		for (size_t k = 0; files && !found && k < json_object_array_length(files); k++) {
 			struct json_object *v;
 
-			if (json_object_object_get_ex(json_object_array_get_idx(files, k), "socket",
+			if (json_object_object_get_ex(json_object_array_get_idx(files, k), "state",
 						      &v) &&
 			    strstr(json_object_get_string(v), what))
 				found = strdup(json_object_get_string(v));

@@ -9,7 +9,11 @@
  * the long timer has less than an hour left and its interval, and what
  * the child added to the shared eventfd is there. An inotify instance
  * watches two directories as wd 1 and 3 (wd 2 came and went): files made
- * after the restores are reported with those wds.
+ * after the restores are reported with those wds. The periodic timer keeps
+ * its interval and fires on after its first expiration read. One more
+ * eventfd is watched under an fd number that was closed and reused for
+ * another file since: the entry still reports it, with its data, and the
+ * epoll still lists it under that number.
  *
  * usage: rs_events [cycles]
  */
@@ -37,6 +41,7 @@ static void on_usr1(int sig)
 int main(int argc, char **argv)
 {
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, efd, shared, tick, lon, sfd, ep, status, n;
+	int lent, moved, reused;
 	struct itimerspec every = { { 0, 10000000 }, { 0, 10000000 } };
 	struct itimerspec hour = { { 7200, 0 }, { 3600, 0 } }, left;
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -89,6 +94,14 @@ int main(int argc, char **argv)
 	ev.events = EPOLLIN | EPOLLET;
 	ev.data.u64 = 33;
 	WL_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) == 0);
+	/* an entry added as fd "lent", whose file lives on at "moved" only */
+	WL_CHECK((moved = eventfd(0, EFD_NONBLOCK)) >= 0);
+	WL_CHECK((lent = dup(moved)) >= 0);
+	ev.events = EPOLLIN;
+	ev.data.u64 = 44;
+	WL_CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lent, &ev) == 0);
+	WL_CHECK(close(lent) == 0);
+	WL_CHECK((reused = open("/dev/null", O_RDONLY)) == lent);
 
 	for (int c = 1; c <= cycles; c++)
 		wl_checkpoint("{\"cp\":%d,\"pid\":%d}", c, (int)getpid());
@@ -110,6 +123,36 @@ int main(int argc, char **argv)
 	}
 	wl_expect(seen == 7, "epoll reported %llx of the eventfd, timer and signal (7)",
 		  (unsigned long long)seen);
+	/* the periodic timer is still armed: it fires again after a read */
+	WL_CHECK(timerfd_gettime(tick, &left) == 0);
+	wl_expect(left.it_interval.tv_nsec == 10000000 && !left.it_interval.tv_sec,
+		  "the periodic timer's interval is %lld.%09ld s, not 0.01",
+		  (long long)left.it_interval.tv_sec, left.it_interval.tv_nsec);
+	while (read(tick, &v, 8) == 8)
+		;
+	n = 0;
+	for (int i = 0; i < 200 && n <= 0; i++) {
+		usleep(5000);
+		n = read(tick, &v, 8);
+	}
+	wl_expect(n == 8 && v >= 1, "the periodic timer does not fire any more");
+	/* the entry of the lent number reports its file, and is listed under that number */
+	v = 1;
+	WL_CHECK(write(moved, &v, 8) == 8);
+	n = epoll_wait(ep, got, 8, 1000);
+	seen = 0;
+	for (int k = 0; k < n; k++)
+		seen |= got[k].data.u64 == 44;
+	wl_expect(seen, "epoll does not report the file it watches under fd %d", lent);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
+	{
+		char info[4096], want[32];
+
+		snprintf(want, sizeof(want), "tfd: %8d events:", lent);
+		wl_expect(wl_read_file(path, info, sizeof(info)) > 0 && strstr(info, want),
+			  "epoll lists no entry of fd %d: %s", lent, info);
+	}
+	wl_expect(fcntl(reused, F_GETFD) >= 0, "fd %d (the reused number) is gone", reused);
 	wl_expect(read(efd, &v, 8) == 8 && v == 3, "the eventfd held %llu, not 3",
 		  (unsigned long long)v);
 	wl_expect(read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR2,

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Kinds of open files, one file each (kinds/<kind>.c) and one row in the
+ * table of kinds.c: how a snapshot tells an fd of the kind and saves it,
+ * how a restore reads its record, makes it again and finishes it, and how
+ * inspect says what it holds. loader/ and restore/ walk the table and name
+ * no kind; an fd no kind claims is refused, named.
+ */
+#ifndef APPSHOT_KIND_H
+#define APPSHOT_KIND_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+struct dump;
+struct image;
+struct remote;
+struct rst_app;
+struct rst_fd;
+struct rst_proc;
+
+/* An fd as the snapshot's inventory sees it, from outside and from inside. */
+struct fd_seen {
+	struct dump *d; /* the snapshot */
+	struct remote *r; /* the stopped process, to ask what only it can say */
+	struct json_object *core; /* the process's record (memory objects go there) */
+	pid_t pid, vpid; /* the process, as we and as the application see it */
+	int fd;
+	const char *link; /* its /proc/PID/fd link */
+	struct stat st; /* of the file */
+	long fs_type; /* statfs f_type of its filesystem */
+	unsigned int flags; /* file status flags, from fdinfo */
+	unsigned long long pos;
+	const char *fdinfo; /* /proc/PID/fdinfo/FD, whole */
+};
+
+struct fd_kind {
+	const char *name; /* as the image names it */
+	/* Snapshot: is this fd of the kind? Kinds are asked in the table's order. */
+	int (*claims)(const struct fd_seen *s);
+	/*
+	 * A kind appshot cannot save yet says why ("an io_uring instance"):
+	 * the snapshot is refused, naming the process and the fd.
+	 */
+	const char *refusal;
+	unsigned int external : 1; /* not the application's: given by the restore, never shared */
+	unsigned int unshareable : 1; /* refused when several processes hold its open file */
+	/* Snapshot: its state into the fd's record o; 0, or -errno with the reason said. */
+	int (*save)(const struct fd_seen *s, struct json_object *o);
+
+	/* Image: its state from o into f, checked; -1 with what is wrong in why. */
+	int (*parse)(struct json_object *o, struct rst_proc *p, struct rst_fd *f, char *why,
+		     size_t len);
+	/* What parse took (f->state is freed after). */
+	void (*release)(struct rst_fd *f);
+	/* Image, the whole application parsed: the bytes its records name (blobs); -errno said. */
+	int (*load)(struct image *im, struct rst_app *a);
+
+	/*
+	 * Restore, planning: fd f of p. A kind whose open files appshot makes
+	 * for the processes (pipes, sockets) gives f a shared slot. -errno said.
+	 */
+	int (*plan)(struct rst_app *a, struct rst_proc *p, struct rst_fd *f);
+	/* Restore, in appshot before the slots are opened: what the kind makes for all. */
+	int (*prepare)(struct rst_app *a);
+	/*
+	 * Restore: its open file made anew, in the process or, for a shared
+	 * slot, in appshot; a kind without make is opened by its path. An fd
+	 * (close-on-exec), or -1 with why.
+	 */
+	int (*make)(const struct rst_app *a, struct rst_fd *f, char *why, size_t len);
+	/* Restore, in appshot once every slot is open. -errno said. */
+	int (*finish)(struct rst_app *a);
+	/* Restore, in the process once every fd of it is in place (what it refers to). */
+	int (*settle)(const struct rst_fd *f, char *why, size_t len);
+
+	/* Inspect: what it holds, in a few words (buf left empty if nothing). */
+	void (*describe)(struct json_object *o, char *buf, size_t len);
+};
+
+/* The kind of an fd the snapshot sees: never NULL (unknown fds get a refusing kind). */
+const struct fd_kind *kind_of(const struct fd_seen *s);
+/* The kind an image names, or NULL. */
+const struct fd_kind *kind_named(const char *name);
+/* Every kind, for the restore's hooks; NULL-terminated. */
+extern const struct fd_kind *const kinds[];
+
+/* A "key: value" line of fdinfo: where its value starts, or NULL. */
+const char *fdinfo_value(const char *fdinfo, const char *key);
+/* /proc/PID/fdinfo/FD, whole, into *out (free it); 0 or -errno. */
+int fdinfo_read(pid_t pid, int fd, char **out);
+
+/* file.c: a character device whose open file is only its path (null, ttys...). */
+int kind_plain_device(dev_t rdev);
+
+#endif /* APPSHOT_KIND_H */

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pipes the application holds both ends of, and named FIFOs: saved with
+ * their size and the bytes in them (copied with tee, so they stay), made
+ * again once by appshot with those bytes, each open file of them given to
+ * the processes that hold it. A FIFO is reopened by its path, a reader
+ * first. A pipe with an end outside the application is refused (refused.c)
+ * unless it is stdio (stdio.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "js.h"
+#include "kind.h"
+#include "log.h"
+#include "rst.h"
+
+extern const struct fd_kind kind_fifo;
+
+/* ---- snapshot ---------------------------------------------------------- */
+
+/* The inode of an anonymous pipe from its /proc link, or 0. */
+static uint64_t pipe_ino(const char *link)
+{
+	return strncmp(link, "pipe:[", 6) ? 0 : strtoull(link + 6, NULL, 10);
+}
+
+static struct dump_pipe *find_pipe(struct dump *d, uint64_t ino, int fifo)
+{
+	for (size_t i = 0; i < d->npipes; i++)
+		if (d->pipes[i].ino == ino && d->pipes[i].fifo == fifo)
+			return &d->pipes[i];
+	return NULL;
+}
+
+static struct dump_pipe *add_pipe(struct dump *d, uint64_t ino, int fifo)
+{
+	struct dump_pipe *p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	d->pipes = p;
+	p = &d->pipes[d->npipes++];
+	*p = (struct dump_pipe){ .ino = ino, .fifo = fifo };
+	return p;
+}
+
+/* A pipe end: its pipe noted, with which ends the application holds. */
+static int scan_pipe(struct dump *d, pid_t pid, int fd, const char *link)
+{
+	uint64_t ino = pipe_ino(link);
+	struct dump_pipe *p;
+	char *info;
+	const char *v;
+	unsigned int flags;
+
+	if (!ino || fdinfo_read(pid, fd, &info))
+		return 0; /* not a pipe, or closed meanwhile */
+	v = fdinfo_value(info, "flags:");
+	flags = v ? strtoul(v, NULL, 8) : 0;
+	free(info);
+	p = find_pipe(d, ino, 0);
+	if (!p && !(p = add_pipe(d, ino, 0)))
+		return -ENOMEM;
+	p->reader |= (flags & O_ACCMODE) != O_WRONLY;
+	p->writer |= (flags & O_ACCMODE) != O_RDONLY;
+	return 0;
+}
+
+int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
+{
+	int err = dump_each_fd(d, pids, n, scan_pipe);
+
+	if (err)
+		pr_err("cannot list the pipes of the application: %s", strerror(-err));
+	return err;
+}
+
+static int claims_pipe(const struct fd_seen *s)
+{
+	struct dump_pipe *p = pipe_ino(s->link) ? find_pipe(s->d, pipe_ino(s->link), 0) : NULL;
+
+	return p && p->reader && p->writer;
+}
+
+static int claims_fifo(const struct fd_seen *s)
+{
+	return s->fd > 2 && S_ISFIFO(s->st.st_mode) && !pipe_ino(s->link);
+}
+
+/*
+ * The bytes in a pipe, copied without taking them: a new reader of it
+ * (opened through /proc), tee'd into a pipe of ours as large as it.
+ */
+static int save_bytes(const struct fd_seen *s, struct dump_pipe *p, struct json_object *o)
+{
+	char path[64], name[64];
+	int in = -1, tmp[2] = { -1, -1 }, size, err = 0;
+	ssize_t n = 0;
+	char *buf = NULL;
+
+	js_u64(o, "pipe", p->ino);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", s->pid, s->fd);
+	in = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (in < 0 || (size = fcntl(in, F_GETPIPE_SZ)) < 0 || pipe2(tmp, O_CLOEXEC) ||
+	    fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
+		err = -errno;
+		pr_err("pid %d fd %d: cannot look into its pipe: %s", s->vpid, s->fd,
+		       strerror(errno));
+		goto out;
+	}
+	js_i64(o, "pipe_size", size);
+	if (p->saved)
+		goto out;
+	n = tee(in, tmp[1], INT_MAX, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno == EAGAIN)
+		n = 0; /* empty */
+	if (n < 0) {
+		err = -errno;
+		pr_err("pid %d fd %d: cannot copy the bytes in its pipe: %s", s->vpid, s->fd,
+		       strerror(errno));
+		goto out;
+	}
+	if (n > 0) {
+		buf = malloc(n);
+		if (!buf || read(tmp[0], buf, n) != n) {
+			err = buf ? -EIO : -ENOMEM;
+			goto out;
+		}
+		snprintf(name, sizeof(name), "pipe-%llu", (unsigned long long)p->ino);
+		err = image_write_blob(&s->d->w, name, buf, n);
+		if (err)
+			goto out;
+		js_str(o, "pipe_data", name);
+	}
+	js_i64(o, "pipe_bytes", n);
+	p->saved = 1;
+out:
+	free(buf);
+	if (in >= 0)
+		close(in);
+	if (tmp[0] >= 0)
+		close(tmp[0]);
+	if (tmp[1] >= 0)
+		close(tmp[1]);
+	return err;
+}
+
+static int save_pipe(const struct fd_seen *s, struct json_object *o)
+{
+	return save_bytes(s, find_pipe(s->d, pipe_ino(s->link), 0), o);
+}
+
+/* A FIFO's inode is on its filesystem: FIFOs are kept apart from pipes by a flag. */
+static int save_fifo(const struct fd_seen *s, struct json_object *o)
+{
+	struct dump_pipe *p = find_pipe(s->d, s->st.st_ino, 1);
+
+	if (!p && !(p = add_pipe(s->d, s->st.st_ino, 1)))
+		return -ENOMEM;
+	return save_bytes(s, p, o);
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+/* What one fd of a pipe says of it. */
+struct pipe_fd {
+	uint64_t ino;
+	int size;
+	int64_t bytes; /* unread bytes, -1 if another fd of it says */
+	char data[64]; /* the blob record with them */
+};
+
+static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, char *why,
+		 size_t len)
+{
+	struct pipe_fd *pf = calloc(1, sizeof(*pf));
+
+	f->state = pf;
+	if (!pf || jg_u64(o, "pipe", &pf->ino) || jg_int(o, "pipe_size", &pf->size) ||
+	    pf->size < 4096 || pf->size > (1 << 30)) {
+		snprintf(why, len, "its pipe's record is damaged");
+		return -1;
+	}
+	pf->bytes = -1;
+	if (json_object_object_get_ex(o, "pipe_bytes", NULL) &&
+	    (jg_i64(o, "pipe_bytes", &pf->bytes) || pf->bytes < 0 || pf->bytes > pf->size)) {
+		snprintf(why, len, "its pipe's bytes are damaged");
+		return -1;
+	}
+	if (pf->bytes > 0 && jg_str(o, "pipe_data", pf->data, sizeof(pf->data))) {
+		snprintf(why, len, "its pipe's bytes are missing");
+		return -1;
+	}
+	return 0;
+}
+
+/* The pipe (or named FIFO) an fd is of, or NULL. */
+static struct rst_pipe *pipe_of(const struct rst_app *a, const struct rst_fd *f)
+{
+	const struct pipe_fd *pf = f->state;
+	int fifo = f->kind == &kind_fifo;
+
+	for (size_t i = 0; i < a->npipes; i++)
+		if (a->pipes[i].ino == pf->ino && !a->pipes[i].fifo == !fifo &&
+		    (!fifo || !strcmp(a->pipes[i].fifo, f->path)))
+			return &a->pipes[i];
+	return NULL;
+}
+
+/*
+ * Every pipe once, with its size and bytes; every open file of a pipe is
+ * made by appshot (the pipe's two ends come from one pipe2), so each has a
+ * slot, shared or not.
+ */
+static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)
+{
+	const struct pipe_fd *pf = f->state;
+	struct rst_pipe *pp = pipe_of(a, f);
+
+	if (!pp) {
+		pp = realloc(a->pipes, (a->npipes + 1) * sizeof(*pp));
+		if (!pp)
+			return -ENOMEM;
+		a->pipes = pp;
+		pp = &a->pipes[a->npipes++];
+		*pp = (struct rst_pipe){ .ino = pf->ino, .rd = -1, .wr = -1 };
+		if (f->kind == &kind_fifo)
+			pp->fifo = f->path;
+	}
+	if (pf->size > pp->size)
+		pp->size = pf->size;
+	if (pf->bytes > 0) {
+		snprintf(pp->data_name, sizeof(pp->data_name), "%s", pf->data);
+		pp->len = pf->bytes;
+	}
+	return f->dup_of < 0 && f->same_pid < 0 ? rst_add_slot(a, f) : 0;
+}
+
+static int load(struct image *im, struct rst_app *a)
+{
+	for (size_t i = 0; i < a->npipes; i++) {
+		struct rst_pipe *pp = &a->pipes[i];
+		size_t len = 0;
+
+		if (!pp->len || pp->data)
+			continue;
+		pp->data = image_read_blob(im, pp->data_name, &len);
+		if (!pp->data || len != pp->len) {
+			pr_err("image %s: the bytes of pipe:[%llu] are missing or damaged", im->dir,
+			       (unsigned long long)pp->ino);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* A pipe made again, its bytes in it. */
+static int make_pipe(struct rst_pipe *pp)
+{
+	int fds[2];
+
+	if (pp->fifo) {
+		/* a reader first, so that the writer's open does not wait */
+		fds[0] = open(pp->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		fds[1] = fds[0] < 0 ? -1 : open(pp->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fds[1] < 0) {
+			pr_perror("restore: cannot open the FIFO %s", pp->fifo);
+			if (fds[0] >= 0)
+				close(fds[0]);
+			return -errno;
+		}
+	} else if (pipe2(fds, O_CLOEXEC)) {
+		pr_perror("restore: cannot make a pipe");
+		return -errno;
+	}
+	pp->rd = fds[0];
+	pp->wr = fds[1];
+	if (fcntl(pp->wr, F_GETPIPE_SZ) < pp->size && fcntl(pp->wr, F_SETPIPE_SZ, pp->size) < 0) {
+		pr_perror("restore: cannot make a pipe of %d bytes", pp->size);
+		return -errno;
+	}
+	if (pp->len && write(pp->wr, pp->data, pp->len) != (ssize_t)pp->len) {
+		pr_perror("restore: cannot put %zu bytes back into a pipe", pp->len);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* An open file of the pipe: one of pipe2's ends the first time, else a new one of it. */
+static int make(const struct rst_app *a, struct rst_fd *f, char *why, size_t len)
+{
+	struct rst_pipe *pp = pipe_of(a, f);
+	int acc = f->flags & O_ACCMODE, fd;
+	char path[64];
+
+	if (!pp) {
+		snprintf(why, len, "its pipe was not planned");
+		return -1;
+	}
+	if (pp->rd < 0 && make_pipe(pp)) {
+		snprintf(why, len, "cannot make its pipe again");
+		return -1;
+	}
+	if (acc == O_RDONLY && !pp->rd_taken) {
+		pp->rd_taken = 1;
+		fd = pp->rd;
+	} else if (acc == O_WRONLY && !pp->wr_taken) {
+		pp->wr_taken = 1;
+		fd = pp->wr;
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", pp->rd);
+		fd = open(path, acc | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, len, "cannot open pipe:[%llu] again: %s",
+				 (unsigned long long)pp->ino, strerror(errno));
+			return -1;
+		}
+	}
+	if (fcntl(fd, F_SETFL, f->flags)) {
+		snprintf(why, len, "cannot set the flags of pipe:[%llu]: %s",
+			 (unsigned long long)pp->ino, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* The ends no process holds: a pipe whose writers are all gone reads EOF after its bytes. */
+static int finish(struct rst_app *a)
+{
+	for (size_t i = 0; i < a->npipes; i++) {
+		struct rst_pipe *pp = &a->pipes[i];
+
+		if (!pp->rd_taken && pp->rd >= 0)
+			close(pp->rd);
+		if (!pp->wr_taken && pp->wr >= 0)
+			close(pp->wr);
+		pp->rd = pp->wr = -1;
+	}
+	return 0;
+}
+
+static void describe(struct json_object *o, char *buf, size_t len)
+{
+	int64_t bytes, size;
+
+	if (!jg_i64(o, "pipe_bytes", &bytes) && !jg_i64(o, "pipe_size", &size))
+		snprintf(buf, len, "%lld of %lld bytes in it", (long long)bytes, (long long)size);
+}
+
+const struct fd_kind kind_pipe = {
+	.name = "pipe",
+	.claims = claims_pipe,
+	.save = save_pipe,
+	.parse = parse,
+	.load = load,
+	.plan = plan,
+	.make = make,
+	.finish = finish,
+	.describe = describe,
+};
+
+const struct fd_kind kind_fifo = {
+	.name = "fifo",
+	.claims = claims_fifo,
+	.save = save_fifo,
+	.parse = parse,
+	.plan = plan,
+	.make = make,
+	.describe = describe,
+};
