@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kind.h"
+#include "rst.h"
 
 extern const struct fd_kind kind_unix, kind_inet, kind_pipe, kind_fifo, kind_external,
 	kind_io_uring, kind_pidfd, kind_fanotify, kind_userfaultfd, kind_perf_event, kind_bpf,
@@ -122,3 +123,19 @@ int fdinfo_read(pid_t pid, int fd, char **out)
 	*out = buf;
 	return 0;
 }
+
+/* A slot's socket, made by its kind's prepare step. */
+int rst_take_sock(const struct rst_app *a, struct rst_fd *f, char *why, size_t len)
+{
+	int fd = f->sock;
+
+	(void)a;
+	f->sock = -1;
+	/* O_NONBLOCK and such belong to the socket's one open file */
+	if (fd < 0 || fcntl(fd, F_SETFL, f->flags)) {
+		snprintf(why, len, "its socket was not made");
+		return -1;
+	}
+	return fd;
+}
+

@@ -1,13 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unix sockets of the application: listeners, connections, pairs,
- * datagram sockets, with their queues (loader/dump_sock.c saves them,
- * restore/rst_sock.c makes them again, all at once, in appshot).
+ * Unix sockets of the application: listeners, connections, pairs and
+ * datagram sockets, with type, state, name, peer, shutdown, SO_PASSCRED
+ * and the bytes queued to be read, so that pairs, listeners and their
+ * accepted connections are made again between its processes.
+ *
+ * Snapshot: what the kernel says of every unix socket comes from sock_diag
+ * (one dump, loader/dump_sock.c); the queue is read through a copy of the
+ * socket (pidfd_getfd) with MSG_PEEK from offset 0 (SO_PEEK_OFF, put back
+ * after), so nothing is taken from it. Refused, named: a socket whose peer
+ * is outside the application (but on stdio, given again at restore), a
+ * listener with connections not yet accepted, file descriptors in flight.
+ *
+ * Restore: made again by appshot before any of its processes (each then
+ * takes its own among the global fds):
+ *   listeners: bound to their name (a socket file left at the path by the
+ *     application's end, which no one answers at, is removed first), listening;
+ *   unconnected: bound if they were;
+ *   a connection through a listener of the application: the client
+ *     connects to it and the accepted socket is the server's end, named as
+ *     the listener;
+ *   pairs without names: socketpair;
+ *   datagram sockets connected to a named one: connected to it.
+ * Then every queue is filled again, sent by the socket's peer, message by
+ * message; shutdowns and SO_PASSCRED last.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
 
 #include "dump.h"
 #include "image.h"
@@ -17,6 +48,425 @@
 #include "rst.h"
 
 extern const struct fd_kind kind_unix;
+
+/* ---- snapshot ---------------------------------------------------------- */
+
+static void hex(char *out, const unsigned char *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+	out[2 * n] = 0;
+}
+
+/*
+ * The bytes waiting in the socket, message by message, peeked at from
+ * offset 0 through our copy of it; fds in flight refuse it.
+ */
+static int peek_queue(struct dump *d, int sk, struct dump_sock *s, struct json_object *o)
+{
+	static char data[1 << 20];
+	char ctl[CMSG_SPACE(sizeof(int) * 64)], name[64];
+	struct json_object *lens = json_object_new_array();
+	int zero = 0, old = -1, err = 0;
+	socklen_t ol = sizeof(old);
+	size_t used = 0;
+
+	json_object_object_add(o, "queue", lens);
+	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &ol);
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return -errno;
+	for (;;) {
+		struct iovec iov = { data + used, sizeof(data) - used };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				err = -errno;
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(c);
+
+				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+					close(fds[i]);
+				err = -ENOTSUP;
+			}
+		if (err || n == 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+			if (!err && n)
+				err = -E2BIG;
+			break;
+		}
+		json_object_array_add(lens, json_object_new_uint64(n));
+		used += n;
+	}
+	setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old));
+	if (err == -ENOTSUP)
+		return err;
+	if (err) {
+		pr_err("cannot read the queue of socket:[%llu]: %s", (unsigned long long)s->ino,
+		       strerror(-err));
+		return err;
+	}
+	if (used) {
+		snprintf(name, sizeof(name), "sock-%llu", (unsigned long long)s->ino);
+		err = image_write_blob(&d->w, name, data, used);
+		js_str(o, "data", name);
+	}
+	return err;
+}
+
+static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo)
+{
+	struct json_object *o;
+	char name[2 * sizeof(s->name) + 1];
+	int pidfd, sk, passcred = 0, err;
+	socklen_t l = sizeof(passcred);
+
+	if (dump_sock_outside(d, s)) {
+		pr_err("pid %d fd %d is a unix socket connected to one outside the application: "
+		       "appshot cannot save it yet", d->vpid, fd);
+		return -ENOTSUP;
+	}
+	if (s->state == TCP_LISTEN && (s->icons || s->rqlen)) {
+		pr_err("pid %d fd %d is a listening unix socket with %u connections not yet "
+		       "accepted: appshot cannot save them yet", d->vpid, fd,
+		       s->icons ? s->icons : s->rqlen);
+		return -ENOTSUP;
+	}
+	o = json_object_new_object();
+	json_object_object_add(fdo, "unix", o);
+	js_u64(o, "ino", s->ino);
+	js_i64(o, "type", s->type);
+	js_str(o, "state", s->state == TCP_LISTEN ? "listen" :
+			   s->peer			? "connected" :
+							  "unconnected");
+	hex(name, (unsigned char *)s->name, s->namelen);
+	js_str(o, "name", name);
+	js_u64(o, "peer", s->peer);
+	js_i64(o, "shutdown", s->shutdown);
+	js_i64(o, "backlog", s->state == TCP_LISTEN ? (int)s->wqlen : 0);
+	if (s->saved)
+		return 0; /* its state is with its first fd */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	sk = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (sk < 0) {
+		err = -errno;
+		pr_err("cannot look at pid %d's socket fd %d: %s", d->vpid, fd, strerror(errno));
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
+	}
+	getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &passcred, &l);
+	js_bool(o, "passcred", passcred);
+	err = s->state == TCP_LISTEN ? 0 : peek_queue(d, sk, s, o);
+	if (err == -ENOTSUP)
+		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
+		       "cannot save them yet", d->vpid, fd);
+	if (!err && s->type == SOCK_DGRAM && !s->peer &&
+	    json_object_array_length(jg_arr(o, "queue"))) {
+		pr_err("pid %d fd %d is a unix datagram socket holding datagrams from any sender: "
+		       "appshot cannot save whom they came from yet", d->vpid, fd);
+		err = -ENOTSUP;
+	}
+	close(sk);
+	close(pidfd);
+	s->saved = 1;
+	return err;
+}
+
+
+/* ---- restore ----------------------------------------------------------- */
+
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
+
+static int unhex(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int b;
+
+		if (sscanf(s + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = b;
+	}
+	return n / 2;
+}
+
+static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
+{
+	struct json_object *u = jg_obj(o, "unix"), *q;
+	char name[2 * sizeof(f->un.name) + 1], state[16];
+	uint64_t total = 0;
+
+	if (!u || jg_u64(u, "ino", &f->un.ino) || jg_int(u, "type", &f->un.type) ||
+	    jg_str(u, "state", state, sizeof(state)) || jg_str(u, "name", name, sizeof(name)) ||
+	    jg_u64(u, "peer", &f->un.peer) || jg_int(u, "shutdown", &f->un.shutdown) ||
+	    jg_int(u, "backlog", &f->un.backlog))
+		return -1;
+	if (f->un.type != SOCK_STREAM && f->un.type != SOCK_DGRAM && f->un.type != SOCK_SEQPACKET)
+		return -1;
+	f->un.listen = !strcmp(state, "listen");
+	f->un.namelen = unhex(name, f->un.name, sizeof(f->un.name));
+	if (f->un.namelen < 0)
+		return -1;
+	if (f->un.namelen && f->un.name[0] != 0 && f->un.name[0] != '/')
+		return -1; /* a relative path: relative to what, now? */
+	if (!json_object_object_get_ex(u, "passcred", NULL))
+		return 0; /* its state is with the first fd of it */
+	f->un.primary = 1;
+	if (jg_bool(u, "passcred", &f->un.passcred))
+		return -1;
+	q = jg_arr(u, "queue"); /* a listener has none */
+	f->un.nqueue = q ? json_object_array_length(q) : 0;
+	f->un.queue = calloc(f->un.nqueue + 1, sizeof(*f->un.queue));
+	if (!f->un.queue)
+		return -1;
+	for (size_t i = 0; i < f->un.nqueue; i++) {
+		f->un.queue[i] = json_object_get_uint64(json_object_array_get_idx(q, i));
+		total += f->un.queue[i];
+	}
+	f->un.len = total;
+	if (total && jg_str(u, "data", f->un.data, sizeof(f->un.data)))
+		return -1;
+	return 0;
+}
+
+/* The first fd of every unix socket of the application: its state. */
+static struct rst_fd *sock_by_ino(struct rst_fd **socks, size_t n, uint64_t ino)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i]->un.ino == ino)
+			return socks[i];
+	return NULL;
+}
+
+static socklen_t addr_of(const struct rst_fd *f, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, f->un.name, f->un.namelen);
+	return offsetof(struct sockaddr_un, sun_path) + f->un.namelen;
+}
+
+/* Does a live socket answer at this path (another instance's)? Then it stays. */
+static int in_use(const struct sockaddr_un *a, socklen_t len, int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), used;
+
+	if (fd < 0)
+		return 1;
+	used = connect(fd, (const struct sockaddr *)a, len) == 0 || errno != ECONNREFUSED;
+	close(fd);
+	return used;
+}
+
+/* Bind to its name; a socket file the application's old socket left there goes first. */
+static int bind_name(struct rst_fd *f)
+{
+	struct sockaddr_un a;
+	socklen_t len = addr_of(f, &a);
+	struct stat st;
+	int bound = 0;
+
+	/*
+	 * The application's old socket may still be letting go of its name
+	 * (its processes were killed a moment ago): a short while is given.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		if (a.sun_path[0] && lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    !in_use(&a, len, f->un.type))
+			unlink(a.sun_path);
+		bound = bind(f->sock, (struct sockaddr *)&a, len) == 0;
+		if (bound || errno != EADDRINUSE)
+			break;
+		usleep(20000);
+	}
+	if (!bound) {
+		pr_perror("restore: cannot bind a unix socket to %s%.*s", a.sun_path[0] ? "" : "@",
+			  f->un.namelen - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
+		return -errno;
+	}
+	f->un.bound = a.sun_path[0] != 0;
+	return 0;
+}
+
+void rst_socks_unbind(struct rst_app *a)
+{
+	for (size_t k = 0; k < a->nshared; k++) {
+		struct rst_fd *f = a->shared[k];
+		char path[sizeof(f->un.name) + 1] = "";
+
+		if (f->kind != &kind_unix || !f->un.bound)
+			continue;
+		memcpy(path, f->un.name, f->un.namelen);
+		unlink(path);
+		f->un.bound = 0;
+	}
+}
+
+static struct rst_fd *listener_named(struct rst_fd **socks, size_t n, const struct rst_fd *f)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i]->un.listen && socks[i]->un.namelen == f->un.namelen &&
+		    !memcmp(socks[i]->un.name, f->un.name, f->un.namelen))
+			return socks[i];
+	return NULL;
+}
+
+/* Which end of a connection was accepted from a listener of the application (named as it). */
+static int accepted(struct rst_fd **socks, size_t n, const struct rst_fd *f)
+{
+	return !f->un.listen && f->un.peer && f->un.namelen && listener_named(socks, n, f);
+}
+
+static int make_all(struct rst_fd **socks, size_t n)
+{
+	int err = 0;
+
+	/* named ones first (not the accepted ends): listeners listen */
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
+		int pair[2];
+
+		if (f->sock >= 0 || accepted(socks, n, f))
+			continue;
+		if (p && !f->un.namelen && !p->un.namelen && p->un.peer == f->un.ino &&
+		    p->sock < 0) {
+			if (socketpair(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0, pair)) {
+				pr_perror("restore: cannot make a unix socket pair");
+				return -errno;
+			}
+			f->sock = pair[0];
+			p->sock = pair[1];
+			continue;
+		}
+		f->sock = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
+		if (f->sock < 0) {
+			pr_perror("restore: cannot make a unix socket");
+			return -errno;
+		}
+		if (f->un.namelen)
+			err = bind_name(f);
+		if (!err && f->un.listen && listen(f->sock, f->un.backlog)) {
+			pr_perror("restore: cannot listen on a unix socket");
+			err = -errno;
+		}
+	}
+	/* then connections: through a listener (and accepted), or to a named socket */
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer), *l;
+		struct sockaddr_un a;
+		socklen_t len;
+
+		if (!p || f->un.listen || accepted(socks, n, f) || (p->un.peer == f->un.ino &&
+								    !p->un.namelen && !f->un.namelen))
+			continue;
+		if (!p->un.namelen) {
+			pr_err("restore: a unix socket is connected to one without a name that is "
+			       "not connected back: appshot cannot make that again");
+			return -ENOTSUP;
+		}
+		len = addr_of(p, &a);
+		if (connect(f->sock, (struct sockaddr *)&a, len)) {
+			pr_perror("restore: cannot connect a unix socket to %s", a.sun_path);
+			return -errno;
+		}
+		if (!accepted(socks, n, p))
+			continue;
+		l = listener_named(socks, n, p);
+		p->sock = accept4(l->sock, NULL, NULL, SOCK_CLOEXEC);
+		if (p->sock < 0) {
+			pr_perror("restore: cannot accept a connection again");
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (socks[i]->sock < 0) {
+			pr_err("restore: a unix socket accepted from a listener that is gone: appshot "
+			       "cannot make it again");
+			return -ENOTSUP;
+		}
+	return err;
+}
+
+/* The bytes a socket held, sent to it again by its peer. */
+static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
+{
+	struct rst_fd *p = sock_by_ino(socks, n, f->un.peer);
+	size_t off = 0;
+
+	if (!f->un.len)
+		return 0;
+	if (!p) {
+		pr_err("restore: a unix socket holds bytes but has no peer to send them");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < f->un.nqueue; i++) {
+		size_t len = f->un.type == SOCK_STREAM ? f->un.len : f->un.queue[i];
+
+		if (send(p->sock, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		    (ssize_t)len) {
+			pr_perror("restore: cannot put %zu bytes back into a unix socket", len);
+			return -EIO;
+		}
+		off += len;
+		if (f->un.type == SOCK_STREAM)
+			break; /* a stream has no messages: all at once */
+	}
+	return 0;
+}
+
+static int rst_socks_make(struct rst_app *a)
+{
+	struct rst_fd **socks = NULL;
+	size_t n = 0;
+	int err = 0, one = 1;
+
+	for (size_t k = 0; k < a->nshared; k++)
+		if (a->shared[k]->kind == &kind_unix) {
+			struct rst_fd **m = realloc(socks, (n + 1) * sizeof(*m));
+
+			if (!m) {
+				free(socks);
+				return -ENOMEM;
+			}
+			socks = m;
+			socks[n++] = a->shared[k];
+			a->shared[k]->sock = -1;
+		}
+	err = make_all(socks, n);
+	for (size_t i = 0; i < n && !err; i++)
+		err = fill_queue(socks, n, socks[i]);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
+
+		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(f->sock, SHUT_WR))
+			err = -errno;
+		if (!err && (f->un.shutdown & RCV_SHUTDOWN) &&
+		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(f->sock, SHUT_RD))
+			err = -errno;
+		if (!err && f->un.passcred &&
+		    setsockopt(f->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
+			err = -errno;
+		if (err)
+			pr_perror("restore: cannot give a unix socket its shutdown or options");
+	}
+	free(socks);
+	return err;
+}
+
+
+/* ---- the kind ---------------------------------------------------------- */
 
 static int claims(const struct fd_seen *s)
 {

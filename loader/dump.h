@@ -97,6 +97,8 @@ void dump_tcp_release(struct dump *d, int undo);
 
 /* dump_sock.c: before any process is dumped, its sockets and what the kernel says of them. */
 int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n);
+/* The socket of that inode the scan found, or NULL. */
+struct dump_sock *dump_sock_find(struct dump *d, uint64_t ino);
 /* The unix socket an fd's /proc link names, or NULL (not a socket, or not unix). */
 struct dump_sock *dump_sock_of(struct dump *d, const char *link);
 /* Is its peer outside the application? */
@@ -110,15 +112,11 @@ int dump_sock_outside(struct dump *d, const struct dump_sock *s);
 int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, int *outside);
 /* Is the peer of this TCP connection a socket of the application too? */
 int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s);
-/* A TCP or UDP socket's addresses and options into fdo ("inet"); refusals said. */
-int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo);
-/* The fd's socket into fdo ("unix"), its queue into a blob; refusals said. */
-int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo);
 
 /* fn on every fd of the processes, with its /proc link; stops at the first error. */
 int dump_each_fd(struct dump *d, const pid_t *pids, size_t n,
 		 int (*fn)(struct dump *d, pid_t pid, int fd, const char *link));
-/* Before any process is dumped: which pipes the processes hold, and which ends. */
+/* kinds/pipe.c: before any process is dumped, which pipes the processes hold, and which ends. */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n);
 
 void dump_free(struct dump *d);

@@ -283,19 +283,8 @@ struct rst_ready {
 	char why[512];
 };
 
-/* rst_sock.c: a unix socket's record into f->un; -1 if damaged. */
-int rst_parse_unix(struct json_object *o, struct rst_fd *f);
-/* A TCP or UDP socket's record into f->in; -1 if damaged. */
-int rst_parse_inet(struct json_object *o, struct rst_fd *f);
-/*
- * In appshot: the socket of f->in made, bound, listening or connected (a
- * TCP connection still under repair): its fd, or -errno.
- */
-int rst_inet_make(const struct rst_fd *f);
-/* A slot's socket, made by the kind's prepare step (f->sock): its fd, its flags set. */
+/* kinds/: a slot's socket, made by its kind's prepare step (f->sock): its fd, its flags set. */
 int rst_take_sock(const struct rst_app *a, struct rst_fd *f, char *why, size_t len);
-/* Once every socket is made: a TCP connection out of repair, its unsent bytes sent. */
-int rst_inet_release(const struct rst_fd *f, int fd);
 
 /* rst_raw.c: packets sent to a restored socket as from its peer */
 int rst_raw_open(int family);
@@ -304,9 +293,7 @@ int rst_raw_udp(int raw, int family, const char *from, int from_port, const char
 int rst_raw_tcp_fin(int raw, const struct rst_inet *in, uint32_t seq, uint32_t ack);
 int rst_raw_wait(int (*arrived)(int fd, const struct rst_inet *in), int fd,
 		 const struct rst_inet *in);
-/* In appshot: every unix socket of the shared slots made, connected, filled. -errno (said). */
-int rst_socks_make(struct rst_app *a);
-/* After a failed restore: the socket files it made are removed. */
+/* kinds/unix.c: after a failed restore, the socket files it made are removed. */
 void rst_socks_unbind(struct rst_app *a);
 
 /* rst_ipc.c: SysV objects. Read and checked with the image (none: a->ipc stays NULL). */
