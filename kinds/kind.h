@@ -92,6 +92,20 @@ const char *fdinfo_value(const char *fdinfo, const char *key);
 /* /proc/PID/fdinfo/FD, whole, into *out (free it); 0 or -errno. */
 int fdinfo_read(pid_t pid, int fd, char **out);
 
+/*
+ * fdattr.c, for every fd of the application's own: its locks and who gets
+ * its signals. save: into its record (refusals said); parse: into f->attr;
+ * file_locks: the open file's own (flock, OFD), where the file is made;
+ * process: in the process, once its fds are in place, the owner, signal,
+ * O_ASYNC and its POSIX locks. -1 with why.
+ */
+int fdattr_save(const struct fd_seen *s, struct json_object *o);
+int fdattr_parse(struct json_object *o, struct rst_fd *f, char *why, size_t len);
+int fdattr_file_locks(int fd, const struct rst_fd *f, char *why, size_t len);
+int fdattr_process(const struct rst_fd *f, char *why, size_t len);
+/* Inspect: its locks and owner in words (buf empty if none). */
+void fdattr_describe(struct json_object *o, char *buf, size_t len);
+
 /* file.c: a character device whose open file is only its path (null, ttys...). */
 int kind_plain_device(dev_t rdev);
 

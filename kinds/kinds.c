@@ -132,7 +132,8 @@ int rst_take_sock(const struct rst_app *a, struct rst_fd *f, char *why, size_t l
 	(void)a;
 	f->sock = -1;
 	/* O_NONBLOCK and such belong to the socket's one open file */
-	if (fd < 0 || fcntl(fd, F_SETFL, f->flags)) {
+	/* O_ASYNC waits for the process: a signal says the fd it was set through */
+	if (fd < 0 || fcntl(fd, F_SETFL, f->flags & ~O_ASYNC)) {
 		snprintf(why, len, "its socket was not made");
 		return -1;
 	}

@@ -323,7 +323,8 @@ static int make(const struct rst_app *a, struct rst_fd *f, char *why, size_t len
 			return -1;
 		}
 	}
-	if (fcntl(fd, F_SETFL, f->flags)) {
+	/* O_ASYNC waits for the process: a signal says the fd it was set through */
+	if (fcntl(fd, F_SETFL, f->flags & ~O_ASYNC)) {
 		snprintf(why, len, "cannot set the flags of pipe:[%llu]: %s",
 			 (unsigned long long)pp->ino, strerror(errno));
 		return -1;

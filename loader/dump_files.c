@@ -189,6 +189,8 @@ int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *
 			}
 		}
 		err = k->save ? k->save(&s, o) : 0;
+		if (!err && !k->external)
+			err = fdattr_save(&s, o);
 		if (err == -EBADMSG)
 			pr_err("pid %d fd %d (%s): its fdinfo is not what appshot knows", d->vpid,
 			       s.fd, link);

@@ -191,6 +191,9 @@ static struct json_object *model_fd(struct json_object *f)
 		if (*state)
 			js_str(m, "state", state);
 	}
+	fdattr_describe(f, state, sizeof(state));
+	if (*state)
+		js_str(m, "held", state);
 	return m;
 }
 
@@ -427,6 +430,8 @@ static void print_process(struct json_object *p)
 			       json_object_get_int(json_object_array_get_idx(same, 1)));
 		if (*gets(f, "state"))
 			printf(": %s", gets(f, "state"));
+		if (*gets(f, "held"))
+			printf("; %s", gets(f, "held"));
 		printf("\n");
 	}
 	a = jg_arr(sig, "actions");

@@ -100,6 +100,20 @@ struct rst_inet {
 
 struct fd_kind;
 
+/* A lock held through an fd (kinds/fdattr.c). */
+enum { RST_LOCK_POSIX, RST_LOCK_OFD, RST_LOCK_FLOCK };
+struct rst_lock {
+	int kind, write;
+	int64_t start, end; /* bytes, end included; -1: to the end of the file */
+};
+
+/* What any open file carries besides its kind: who gets its signals, and its locks. */
+struct rst_fdattr {
+	int owner_type, owner, signal; /* F_SETOWN_EX (owner 0: none), F_SETSIG */
+	struct rst_lock *locks;
+	size_t nlocks;
+};
+
 struct rst_fd {
 	int fd, cloexec, dup_of, object;
 	pid_t same_pid; /* another process holds its open file too: [same_pid, same_fd] */
@@ -108,6 +122,7 @@ struct rst_fd {
 	int gobj; /* a shared slot of a shared memory object's file: the object's global index */
 	const struct fd_kind *kind; /* kinds/: what it is, how it is made again */
 	void *state; /* its kind's, from the image */
+	struct rst_fdattr attr;
 	struct rst_unix un; /* unix */
 	struct rst_inet in; /* inet */
 	int sock; /* a unix or inet socket made by appshot, till a process's slot takes it */

@@ -262,6 +262,9 @@ static int restore_fd(const struct rst_app *a, struct rst_proc *p, struct rst_fd
 	}
 	if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0))
 		FAIL("fd %d: %s", f->fd, strerror(errno));
+	/* an open file of its own: its own locks (a shared one's are taken in appshot) */
+	if (f->dup_of < 0 && f->shared < 0 && fdattr_file_locks(f->fd, f, reason, sizeof(reason)))
+		FAIL("fd %d: %s", f->fd, reason);
 	return 0;
 }
 
@@ -327,6 +330,13 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 
 		if (f->kind->settle && f->dup_of < 0 && f->same_pid < 0 &&
 		    f->kind->settle(f, reason, sizeof(reason)))
+			FAIL("fd %d: %s", f->fd, reason);
+	}
+	/* who gets the signals of its files, and its POSIX locks: the process's own */
+	for (size_t i = 0; i < p->nfds; i++) {
+		struct rst_fd *f = &p->fds[i];
+
+		if (!f->kind->external && f->dup_of < 0 && fdattr_process(f, reason, sizeof(reason)))
 			FAIL("fd %d: %s", f->fd, reason);
 	}
 	umask(p->umask);

@@ -243,7 +243,8 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 		if (f->same_pid <= 0 || f->same_pid == p->pid || f->same_fd < 0 || f->dup_of >= 0)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
 	}
-	if (f->kind->parse && f->kind->parse(o, p, f, why, sizeof(why)))
+	if ((f->kind->parse && f->kind->parse(o, p, f, why, sizeof(why))) ||
+	    fdattr_parse(o, f, why, sizeof(why)))
 		BAD("fd %d: %s", p->pid, f->fd, why);
 	return 0;
 }
@@ -424,6 +425,7 @@ void rst_free(struct rst_proc *p)
 		if (p->fds[i].kind && p->fds[i].kind->release)
 			p->fds[i].kind->release(&p->fds[i]);
 		free(p->fds[i].state);
+		free(p->fds[i].attr.locks);
 		free(p->fds[i].un.queue);
 		free(p->fds[i].un.bytes);
 		free(p->fds[i].in.recv);

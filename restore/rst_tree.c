@@ -312,6 +312,10 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 				return -EIO;
 			}
 			a->shared_fd[k] = fd;
+			if (fdattr_file_locks(fd, f, why, sizeof(why))) {
+				pr_err("restore: fd %d: %s", f->fd, why);
+				return -EIO;
+			}
 			continue;
 		}
 		if (f->gobj >= 0) {
@@ -330,6 +334,10 @@ int rst_tree_open(struct rst_app *a, int pages_fd)
 			pr_perror("restore: cannot seek %s to %llu", f->path,
 				  (unsigned long long)f->pos);
 			return -errno;
+		}
+		if (fdattr_file_locks(fd, f, why, sizeof(why))) {
+			pr_err("restore: fd %d: %s", f->fd, why);
+			return -EIO;
 		}
 	}
 	for (size_t i = 0; kinds[i]; i++)

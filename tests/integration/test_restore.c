@@ -89,6 +89,13 @@ static void test_events_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_events", NULL, 1);
 }
 
+/* Locks (POSIX, OFD, flock) and a pipe's signal owner: held and delivered as they were. */
+static void test_locks_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 3, "rs_locks", NULL, 1);
+}
+
 static void test_unix_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -298,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipc_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_two_instances, wl_setup, two_teardown),
 		cmocka_unit_test_setup_teardown(test_events_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_locks_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
