@@ -82,6 +82,8 @@ static int save_owner(const struct fd_seen *s, struct json_object *o)
 	struct f_owner_ex own = { 0 };
 	long sig, ret;
 
+	if (s->flags & O_PATH)
+		return 0; /* an O_PATH fd has no owner, nor signals */
 	ret = remote_syscall(s->r, SYS_fcntl, s->fd, F_GETOWN_EX, s->r->scratch, 0, 0, 0);
 	if (ret == 0)
 		ret = remote_read(s->r, s->r->scratch, &own, sizeof(own));
