@@ -39,3 +39,32 @@ int sleeps(struct bpf_iter__task *ctx)
 		       rmtp);
 	return 0;
 }
+
+/*
+ * `mm_state`: what each process's mm keeps that no file shows: the flags
+ * every new mapping gets (mlockall(MCL_FUTURE): VM_LOCKED, with
+ * MCL_ONFAULT VM_LOCKONFAULT) and the membarrier registrations. A line per
+ * process of an application: "tgid def_flags membarrier_state".
+ */
+SEC("iter/task")
+int mm_state(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct mm_struct *mm;
+	__u64 def_flags;
+	__u32 tid, membarrier = 0;
+
+	if (!task)
+		return 0;
+	tid = BPF_CORE_READ(task, pid);
+	if (tid != BPF_CORE_READ(task, tgid) || !member(tid))
+		return 0;
+	mm = BPF_CORE_READ(task, mm);
+	if (!mm)
+		return 0;
+	def_flags = BPF_CORE_READ(mm, def_flags);
+	if (bpf_core_field_exists(mm->membarrier_state))
+		membarrier = BPF_CORE_READ(mm, membarrier_state.counter);
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %llx %x\n", tid, def_flags, membarrier);
+	return 0;
+}

@@ -106,6 +106,18 @@ int fdattr_process(const struct rst_fd *f, char *why, size_t len);
 /* Inspect: its locks and owner in words (buf empty if none). */
 void fdattr_describe(struct json_object *o, char *buf, size_t len);
 
+/*
+ * task.c: what a process (thread 0) or a thread (1) keeps besides memory,
+ * fds and signals (scheduling, priorities, prctl settings...). save: read
+ * from the stopped thread r into o's "attrs" (refusals said); check: o's
+ * "attrs" as save writes them; restore: attrs (that object, or NULL) set
+ * again by the restored thread r. -errno with why.
+ */
+int task_attrs_save(struct remote *r, pid_t pid, int thread, struct json_object *o);
+int task_attrs_check(struct json_object *o, int thread, char *why, size_t len);
+int task_attrs_restore(struct remote *r, struct json_object *attrs, int thread, char *why,
+		       size_t len);
+
 /* file.c: a character device whose open file is only its path (null, ttys...). */
 int kind_plain_device(dev_t rdev);
 

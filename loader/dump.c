@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "kind.h"
 #include "js.h"
 #include "log.h"
 #include "regs.h"
@@ -487,6 +488,10 @@ static int dump_thread_self(struct remote *r, const pid_t *tids, size_t ntids,
 				return err;
 			t = &one;
 		}
+		thread = json_object_array_get_idx(threads, i);
+		/* the scratch is the process's: every thread works in it, the first unmaps it */
+		t->scratch = r->scratch;
+		t->scratch_len = r->scratch_len;
 		ret = remote_syscall(t, SYS_prctl, PR_GET_TID_ADDRESS, r->scratch, 0, 0, 0, 0);
 		if (ret == 0 && remote_read(r, r->scratch, &addr, sizeof(addr)))
 			ret = -EIO;
@@ -494,11 +499,14 @@ static int dump_thread_self(struct remote *r, const pid_t *tids, size_t ntids,
 			ret = remote_syscall(t, SYS_sigaltstack, 0, r->scratch, 0, 0, 0, 0);
 		if (ret == 0 && remote_read(r, r->scratch, &ss, sizeof(ss)))
 			ret = -EIO;
-		if (t != r)
+		if (ret == 0)
+			ret = task_attrs_save(t, r->tid, 1, thread);
+		if (t != r) {
+			t->scratch = 0;
 			remote_close(t);
+		}
 		if (ret)
 			return ret;
-		thread = json_object_array_get_idx(threads, i);
 		js_u64(thread, "clear_tid", addr);
 		if (!(ss.ss_flags & SS_DISABLE)) {
 			struct json_object *o = json_object_new_object();
@@ -595,6 +603,8 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 		err = dump_itimers(&r, core);
 	if (!err)
 		err = dump_thread_self(&r, tids, ntids, threads);
+	if (!err)
+		err = task_attrs_save(&r, pid, 0, core);
 	if (!err) {
 		long dumpable = remote_syscall(&r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
 

@@ -31,6 +31,7 @@ struct vma {
 	char perms[8];
 	char path[PATH_MAX];
 	unsigned long anon_kb, swap_kb;
+	int pkey;
 	char vmflags[160];
 };
 
@@ -82,7 +83,8 @@ static int read_smaps(pid_t pid, struct vma **v, size_t *n)
 		if (!cur)
 			continue;
 		if (sscanf(line, "Anonymous: %lu kB", &cur->anon_kb) == 1 ||
-		    sscanf(line, "Swap: %lu kB", &cur->swap_kb) == 1)
+		    sscanf(line, "Swap: %lu kB", &cur->swap_kb) == 1 ||
+		    sscanf(line, "ProtectionKey: %d", &cur->pkey) == 1)
 			continue;
 		if (!strncmp(line, "VmFlags:", 8))
 			snprintf(cur->vmflags, sizeof(cur->vmflags), "%.150s", line + 8);
@@ -382,6 +384,80 @@ static const char *prot_kind(const struct vma *v, int *object)
 	return "file";
 }
 
+/*
+ * What smaps' VmFlags say of an area, each flag known: kept by the restore
+ * (as words in "madvise"), given by the area's other fields or by the
+ * kernel itself, or refused by name. A flag appshot does not know is
+ * refused too: it could be state lost.
+ */
+static const struct {
+	const char *flag, *word; /* word: the restore's, "" nothing to keep, NULL refused */
+	const char *what;
+} area_flag[] = {
+	{ "rd", "" }, { "wr", "" }, { "ex", "" }, { "sh", "" }, /* prot, shared */
+	{ "mr", "" }, { "mw", "" }, { "me", "" }, { "ms", "" }, /* what mprotect may give */
+	{ "gd", "" }, /* growsdown */
+	{ "ac", "" }, { "sd", "" }, /* accounted, soft-dirty: the kernel's */
+	{ "pf", "" }, { "io", "" }, { "de", "" }, { "mm", "" }, { "ar", "" }, /* vdso, vvar */
+	{ "lo", "locked" },
+	{ "lf", "lockonfault" },
+	{ "dc", "dontfork" },
+	{ "wf", "wipeonfork" },
+	{ "dd", "dontdump" },
+	{ "hg", "hugepage" },
+	{ "nh", "nohugepage" },
+	{ "mg", "mergeable" },
+	{ "sr", "sequential" },
+	{ "rr", "random" },
+	{ "nr", "noreserve" },
+	{ "ht", NULL, "a hugetlb mapping" },
+	{ "sf", NULL, "a synchronous-fault (DAX) mapping" },
+	{ "um", NULL, "a userfaultfd registration" },
+	{ "uw", NULL, "a userfaultfd write-protect registration" },
+	{ "ui", NULL, "a userfaultfd minor-fault registration" },
+	{ "ss", NULL, "a shadow stack" },
+	{ "sl", NULL, "a sealed mapping (mseal)" },
+	{ "dp", NULL, "a droppable mapping" },
+	{ "bt", NULL, "an arm64 BTI mapping" },
+	{ "mt", NULL, "an arm64 MTE mapping" },
+};
+
+static int area_flags(struct dump *d, const struct vma *v, struct json_object *o)
+{
+	char adv[160] = "", flag[8];
+	const char *f = v->vmflags;
+	int n;
+
+	if (v->pkey) {
+		pr_err("pid %d: the area %lx-%lx (%s) has memory protection key %d: appshot "
+		       "cannot save it yet", d->vpid, v->start, v->end, v->path, v->pkey);
+		return -ENOTSUP;
+	}
+	while (sscanf(f, " %7s%n", flag, &n) == 1) {
+		size_t k = 0;
+
+		f += n;
+		while (k < sizeof(area_flag) / sizeof(area_flag[0]) && strcmp(area_flag[k].flag, flag))
+			k++;
+		if (k == sizeof(area_flag) / sizeof(area_flag[0]) || !area_flag[k].word) {
+			pr_err("pid %d: the area %lx-%lx (%s) is %s: appshot cannot save it yet",
+			       d->vpid, v->start, v->end, v->path,
+			       k < sizeof(area_flag) / sizeof(area_flag[0]) ?
+				       area_flag[k].what :
+				       "marked with a flag appshot does not know");
+			if (k == sizeof(area_flag) / sizeof(area_flag[0]))
+				pr_err("  (VmFlags '%s')", flag);
+			return -ENOTSUP;
+		}
+		if (*area_flag[k].word) {
+			strcat(adv, area_flag[k].word);
+			strcat(adv, " ");
+		}
+	}
+	js_str(o, "madvise", adv);
+	return 0;
+}
+
 int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
 {
 	char path[64], name[PATH_MAX + 16];
@@ -429,22 +505,11 @@ int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
 		js_str(o, "kind", kind);
 		js_u64(o, "offset", v[i].pgoff);
 		js_bool(o, "growsdown", has_flag(&v[i], "gd"));
-		js_str(o, "madvise", "");
-		{
-			/* what madvise() set, kept by the restore */
-			char adv[64] = "";
-
-			if (has_flag(&v[i], "dc"))
-				strcat(adv, "dontfork ");
-			if (has_flag(&v[i], "wf"))
-				strcat(adv, "wipeonfork ");
-			if (has_flag(&v[i], "dd"))
-				strcat(adv, "dontdump ");
-			if (has_flag(&v[i], "hg"))
-				strcat(adv, "hugepage ");
-			if (has_flag(&v[i], "nh"))
-				strcat(adv, "nohugepage ");
-			js_str(o, "madvise", adv);
+		err = area_flags(d, &v[i], o);
+		if (err) {
+			json_object_put(o);
+			json_object_put(runs);
+			break;
 		}
 		if (!strncmp(v[i].path, "[anon:", 6)) {
 			snprintf(name, sizeof(name), "%s", v[i].path + 6);

@@ -52,7 +52,7 @@ struct rst_vma {
 	char kind[16]; /* anon heap stack file shmem memfd deleted sysv vdso vvar vvar_vclock vsyscall */
 	char path[PATH_MAX];
 	char name[80]; /* an anonymous area's name */
-	char madvise[64];
+	char madvise[160]; /* words: what madvise, mlock and mmap flags gave it */
 	int object;
 	struct rst_run *runs;
 	size_t nruns;
@@ -157,6 +157,7 @@ struct rst_thread {
 	int sleep_clockid;
 	int64_t sleep_left_ns;
 	uint64_t sleep_rmtp; /* where it writes the time left, or 0 */
+	struct json_object *attrs; /* kinds/task.c: scheduling, prctl settings... (checked) */
 };
 
 struct rst_proc {
@@ -176,6 +177,7 @@ struct rst_proc {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
 	int dumpable;
+	struct json_object *attrs; /* kinds/task.c: OOM score, subreaper... (checked) */
 	struct rlimit rlimits[RST_RLIMITS];
 	struct {
 		uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
@@ -346,6 +348,8 @@ int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_
 int rst_fit_fds(int top);
 
 /* rst_mem.c: the address space of the stopped process r works in. */
+/* Are the words of an area's "madvise" all ones the restore gives back? */
+int rst_area_words_known(const char *words);
 int rst_memory(struct rst_proc *p, struct remote *r);
 
 /* rst_threads.c: threads, registers, signals, timers, rseq, credentials. */

@@ -118,6 +118,13 @@ static int parse_thread(struct rst_proc *p, struct json_object *o, struct rst_th
 		    jg_int(as, "flags", &t->altstack_flags) || t->altstack_sp >= USER_TOP)
 			BAD("thread %d: its signal stack is damaged", p->pid, tid);
 	}
+	{
+		char why[256];
+
+		if (task_attrs_check(o, 1, why, sizeof(why)))
+			BAD("thread %d: %s", p->pid, tid, why);
+		t->attrs = json_object_get(jg_obj(o, "attrs"));
+	}
 	if (jg_obj(o, "sleep")) {
 		struct json_object *sl = jg_obj(o, "sleep");
 
@@ -157,6 +164,9 @@ static int parse_vma(struct rst_proc *p, struct json_object *o, uint64_t pages_l
 		known |= !strcmp(v->kind, kinds[i]);
 	if (!known)
 		BAD("area %llx: unknown kind '%s'", p->pid, (unsigned long long)v->start, v->kind);
+	if (!rst_area_words_known(v->madvise))
+		BAD("area %llx: unknown flags '%s'", p->pid, (unsigned long long)v->start,
+		    v->madvise);
 	if (strcmp(v->kind, "vsyscall") &&
 	    (v->start % PAGE || v->end % PAGE || v->end <= v->start || v->end > USER_TOP))
 		BAD("area %llx-%llx is not a user memory range", p->pid,
@@ -291,6 +301,13 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 		pr_err("image: a process record has no pid");
 		return -EBADMSG;
 	}
+	{
+		char why[256];
+
+		if (task_attrs_check(core, 0, why, sizeof(why)))
+			BAD("%s", pid, why);
+		p->attrs = json_object_get(jg_obj(core, "attrs"));
+	}
 	p->pid = pid;
 	if (jg_int(core, "ppid", &p->ppid) || jg_int(core, "pgid", &p->pgid) ||
 	    jg_int(core, "sid", &p->sid) || jg_str(core, "comm", p->comm, sizeof(p->comm)) ||
@@ -416,7 +433,9 @@ void rst_free(struct rst_proc *p)
 	for (size_t i = 0; i < p->nthreads; i++) {
 		free(p->threads[i].xstate);
 		free(p->threads[i].pending);
+		json_object_put(p->threads[i].attrs);
 	}
+	json_object_put(p->attrs);
 	for (size_t i = 0; i < p->nobjects; i++)
 		free(p->objects[i].runs);
 	for (size_t i = 0; i < p->nvmas; i++)

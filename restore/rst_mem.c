@@ -36,6 +36,9 @@
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
 #endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -231,22 +234,70 @@ static uint64_t saved_bytes(const struct rst_proc *p)
 	return pages * PAGE;
 }
 
-static int advise(struct remote *r, const struct rst_vma *v)
+/* The words of an area's "madvise": what gives each back (noreserve: a flag of its mmap). */
+static const struct {
+	const char *word;
+	int advice; /* madvise, or -1: mlock, -2: mlock2 on fault, 0: nothing here */
+} area_words[] = {
+	{ "dontfork", MADV_DONTFORK }, { "wipeonfork", MADV_WIPEONFORK },
+	{ "dontdump", MADV_DONTDUMP }, { "hugepage", MADV_HUGEPAGE },
+	{ "nohugepage", MADV_NOHUGEPAGE }, { "mergeable", MADV_MERGEABLE },
+	{ "sequential", MADV_SEQUENTIAL }, { "random", MADV_RANDOM },
+	{ "locked", -1 }, { "lockonfault", -2 }, { "noreserve", 0 },
+};
+
+int rst_area_words_known(const char *words)
 {
-	static const struct {
-		const char *word;
-		int advice;
-	} adv[] = { { "dontfork", MADV_DONTFORK }, { "wipeonfork", MADV_WIPEONFORK },
-		    { "dontdump", MADV_DONTDUMP }, { "hugepage", MADV_HUGEPAGE },
-		    { "nohugepage", MADV_NOHUGEPAGE } };
+	char w[32];
+	int n;
+
+	while (sscanf(words, " %31s%n", w, &n) == 1) {
+		size_t k = 0;
+
+		words += n;
+		while (k < sizeof(area_words) / sizeof(area_words[0]) && strcmp(area_words[k].word, w))
+			k++;
+		if (k == sizeof(area_words) / sizeof(area_words[0]))
+			return 0;
+	}
+	return 1;
+}
+
+static int has_word(const char *words, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = strstr(words, w); p; p = strstr(p + 1, w))
+		if ((p == words || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* by_mmap: the area was mapped MAP_LOCKED if it is locked (not a SysV attach) */
+static int advise(struct remote *r, const struct rst_vma *v, int by_mmap)
+{
 	long ret;
 
-	for (size_t i = 0; i < sizeof(adv) / sizeof(adv[0]); i++) {
-		if (!strstr(v->madvise, adv[i].word))
+	for (size_t i = 0; i < sizeof(area_words) / sizeof(area_words[0]); i++) {
+		int adv = area_words[i].advice;
+
+		if (!adv || !has_word(v->madvise, area_words[i].word))
 			continue;
-		ret = SYS(r, SYS_madvise, v->start, v->end - v->start, adv[i].advice, 0, 0, 0);
-		if (failed(ret))
+		/* locked: by its mmap (MAP_LOCKED), or here; locked on fault is locked too */
+		if (adv == -1 && (by_mmap || has_word(v->madvise, "lockonfault")))
+			continue;
+		if (adv == -1)
+			ret = SYS(r, SYS_mlock, v->start, v->end - v->start, 0, 0, 0, 0);
+		else if (adv == -2)
+			ret = SYS(r, SYS_mlock2, v->start, v->end - v->start, MLOCK_ONFAULT, 0, 0, 0);
+		else
+			ret = SYS(r, SYS_madvise, v->start, v->end - v->start, adv, 0, 0, 0);
+		if (failed(ret)) {
+			pr_err("restore: the area %llx-%llx cannot be %s again: %s",
+			       (unsigned long long)v->start, (unsigned long long)v->end,
+			       area_words[i].word, strerror(-ret));
 			return ret;
+		}
 	}
 	if (v->name[0]) {
 		if (remote_write(r, r->scratch, v->name, strlen(v->name) + 1))
@@ -347,7 +398,7 @@ static int map_sysv(struct rst_proc *p, struct remote *r, size_t first)
 			if (failed(ret))
 				return ret;
 		}
-		err = advise(r, w);
+		err = advise(r, w, 0);
 		if (err)
 			return err;
 	}
@@ -374,7 +425,13 @@ static int map_area(struct rst_proc *p, struct remote *r, const struct rst_vma *
 		    struct open_file *cache, size_t *ncache)
 {
 	uint64_t len = v->end - v->start;
-	int type = v->shared ? MAP_SHARED : MAP_PRIVATE, fill_prot = v->prot;
+	/* locked (not on fault) as it is mapped: mlock() refuses PROT_NONE areas, MAP_LOCKED not */
+	int type = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
+		   (has_word(v->madvise, "noreserve") ? MAP_NORESERVE : 0) |
+		   (has_word(v->madvise, "locked") && !has_word(v->madvise, "lockonfault") ?
+			    MAP_LOCKED :
+			    0),
+	    fill_prot = v->prot;
 	struct rst_object *ob = v->object >= 0 ? rst_object(p, v->object) : NULL;
 	long fd = -1, ret;
 
@@ -417,7 +474,7 @@ static int map_area(struct rst_proc *p, struct remote *r, const struct rst_vma *
 		if (failed(ret))
 			return ret;
 	}
-	return advise(r, v);
+	return advise(r, v, 1);
 }
 
 static int set_mm(struct rst_proc *p, struct remote *r, struct open_file *cache, size_t *ncache)

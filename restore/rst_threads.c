@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kind.h"
 #include "log.h"
 #include "rst.h"
 #include "util.h"
@@ -354,6 +355,16 @@ static int queue_pending(struct rst_proc *p, struct remote *r)
 	return 0;
 }
 
+static int attrs(struct remote *r, struct json_object *a, int thread)
+{
+	char why[256];
+	int err = task_attrs_restore(r, a, thread, why, sizeof(why));
+
+	if (err)
+		pr_err("restore: thread %d: %s", r->tid, why);
+	return err;
+}
+
 /* The registers it stopped with; a syscall in flight goes on as the kernel would. */
 static int final_state(struct rst_proc *p, struct remote *tr, struct rst_thread *t)
 {
@@ -410,6 +421,11 @@ int rst_threads(struct rst_proc *p, struct remote *r)
 		    failed(rsys(r, what, SYS_prlimit64, 0, i, r->scratch, 0, 0, 0)))
 			err = -EPERM;
 	}
+	/* what each thread and the process keep, set while they may (privileges) */
+	for (size_t i = 0; i < p->nthreads && !err; i++)
+		err = attrs(&tr[i], p->threads[i].attrs, 1);
+	if (!err)
+		err = attrs(r, p->attrs, 0);
 	for (size_t i = 0; i < p->nthreads && !err && creds; i++)
 		err = thread_creds(p, &tr[i]);
 	for (size_t i = 0; i < p->nthreads && !err && p->no_new_privs; i++)

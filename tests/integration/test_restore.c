@@ -96,6 +96,13 @@ static void test_locks_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_locks", NULL, 1);
 }
 
+/* Scheduling, priorities, prctl settings, locked and advised memory: kept. */
+static void test_attrs_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 3, "rs_attrs", NULL, 1);
+}
+
 static void test_unix_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -306,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_instances, wl_setup, two_teardown),
 		cmocka_unit_test_setup_teardown(test_events_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_locks_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_attrs_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
