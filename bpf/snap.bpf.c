@@ -68,3 +68,25 @@ int mm_state(struct bpf_iter__task *ctx)
 	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %llx %x\n", tid, def_flags, membarrier);
 	return 0;
 }
+
+/*
+ * `vma_flags`: each mapping's vm_flags of the processes of an application,
+ * "tgid start flags": what smaps shows as "??" on kernels without a name
+ * for a flag (VM_LOCKONFAULT on 6.1).
+ */
+SEC("iter/task_vma")
+int vma_flags(struct bpf_iter__task_vma *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct vm_area_struct *vma = ctx->vma;
+	__u32 tgid;
+
+	if (!task || !vma)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (!member(tgid))
+		return 0;
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %lx %lx\n", tgid, BPF_CORE_READ(vma, vm_start),
+		       BPF_CORE_READ(vma, vm_flags));
+	return 0;
+}

@@ -18,6 +18,7 @@
 #include "dump.h"
 #include "js.h"
 #include "log.h"
+#include "tracer.h"
 
 #define PAGE 4096ul
 #define CHUNK (512ul << 10) /* a buffer's pages each cost a fault: kept small */
@@ -422,11 +423,36 @@ static const struct {
 	{ "mt", NULL, "an arm64 MTE mapping" },
 };
 
-static int area_flags(struct dump *d, const struct vma *v, struct json_object *o)
+#define VM_LOCKONFAULT 0x80000ul
+
+/* The raw vm_flags of pid's area at start, from the tracer's vma_flags iterator; 0 if unknown. */
+static unsigned long raw_vm_flags(pid_t pid, unsigned long start)
+{
+	int fd = tracer_iter_open("vma_flags");
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	unsigned long s, flags, found = 0;
+	unsigned int tgid;
+	char line[128];
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %lx %lx", &tgid, &s, &flags) == 3 && (pid_t)tgid == pid &&
+		    s == start)
+			found = flags;
+	fclose(f);
+	return found;
+}
+
+static int area_flags(struct dump *d, pid_t pid, const struct vma *v, struct json_object *o)
 {
 	char adv[160] = "", flag[8];
 	const char *f = v->vmflags;
-	int n;
+	int n, unnamed = 0;
+	unsigned long raw;
 
 	if (v->pkey) {
 		pr_err("pid %d: the area %lx-%lx (%s) has memory protection key %d: appshot "
@@ -437,6 +463,10 @@ static int area_flags(struct dump *d, const struct vma *v, struct json_object *o
 		size_t k = 0;
 
 		f += n;
+		if (!strcmp(flag, "??")) {
+			unnamed++; /* a flag this kernel has no name for: see below */
+			continue;
+		}
 		while (k < sizeof(area_flag) / sizeof(area_flag[0]) && strcmp(area_flag[k].flag, flag))
 			k++;
 		if (k == sizeof(area_flag) / sizeof(area_flag[0]) || !area_flag[k].word) {
@@ -452,6 +482,21 @@ static int area_flags(struct dump *d, const struct vma *v, struct json_object *o
 		if (*area_flag[k].word) {
 			strcat(adv, area_flag[k].word);
 			strcat(adv, " ");
+		}
+	}
+	if (unnamed) {
+		/* Linux 6.1 names no VM_LOCKONFAULT: the raw flags tell */
+		raw = raw_vm_flags(pid, v->start);
+		if ((raw & VM_LOCKONFAULT) && !strstr(adv, "lockonfault")) {
+			strcat(adv, "lockonfault ");
+			unnamed--;
+		}
+		if (unnamed) {
+			pr_err("pid %d: the area %lx-%lx (%s) has %d flag%s this kernel has no name "
+			       "for (vm_flags %#lx): appshot cannot save it yet",
+			       d->vpid, v->start, v->end, v->path, unnamed, unnamed == 1 ? "" : "s",
+			       raw);
+			return -ENOTSUP;
 		}
 	}
 	js_str(o, "madvise", adv);
@@ -505,7 +550,7 @@ int dump_memory(struct dump *d, pid_t pid, struct json_object *core)
 		js_str(o, "kind", kind);
 		js_u64(o, "offset", v[i].pgoff);
 		js_bool(o, "growsdown", has_flag(&v[i], "gd"));
-		err = area_flags(d, &v[i], o);
+		err = area_flags(d, pid, &v[i], o);
 		if (err) {
 			json_object_put(o);
 			json_object_put(runs);
