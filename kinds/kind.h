@@ -118,6 +118,17 @@ int task_attrs_check(struct json_object *o, int thread, char *why, size_t len);
 int task_attrs_restore(struct remote *r, struct json_object *attrs, int thread, char *why,
 		       size_t len);
 
+/*
+ * posix_timer.c: the POSIX timers of a process. save: into core's
+ * "posix_timers" (threads: its thread records, for the tid a timer
+ * signals); check: as save writes them; restore: made again by the
+ * restored process r with their ids, and armed. -errno (said) / why.
+ */
+int posix_timers_save(struct remote *r, pid_t pid, pid_t vpid, struct json_object *threads,
+		      struct json_object *core);
+int posix_timers_check(struct json_object *core, char *why, size_t len);
+int posix_timers_restore(struct remote *r, struct json_object *list, char *why, size_t len);
+
 /* file.c: a character device whose open file is only its path (null, ttys...). */
 int kind_plain_device(dev_t rdev);
 

@@ -605,6 +605,8 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 		err = dump_thread_self(&r, tids, ntids, threads);
 	if (!err)
 		err = task_attrs_save(&r, pid, 0, core);
+	if (!err)
+		err = posix_timers_save(&r, pid, d->vpid, threads, core);
 	if (!err) {
 		long dumpable = remote_syscall(&r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
 

@@ -178,6 +178,7 @@ struct rst_proc {
 	int no_new_privs;
 	int dumpable;
 	struct json_object *attrs; /* kinds/task.c: OOM score, subreaper... (checked) */
+	struct json_object *timers; /* kinds/posix_timer.c (checked), or NULL */
 	struct rlimit rlimits[RST_RLIMITS];
 	struct {
 		uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;

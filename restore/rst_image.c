@@ -304,9 +304,11 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 	{
 		char why[256];
 
-		if (task_attrs_check(core, 0, why, sizeof(why)))
+		if (task_attrs_check(core, 0, why, sizeof(why)) ||
+		    posix_timers_check(core, why, sizeof(why)))
 			BAD("%s", pid, why);
 		p->attrs = json_object_get(jg_obj(core, "attrs"));
+		p->timers = json_object_get(jg_arr(core, "posix_timers"));
 	}
 	p->pid = pid;
 	if (jg_int(core, "ppid", &p->ppid) || jg_int(core, "pgid", &p->pgid) ||
@@ -436,6 +438,7 @@ void rst_free(struct rst_proc *p)
 		json_object_put(p->threads[i].attrs);
 	}
 	json_object_put(p->attrs);
+	json_object_put(p->timers);
 	for (size_t i = 0; i < p->nobjects; i++)
 		free(p->objects[i].runs);
 	for (size_t i = 0; i < p->nvmas; i++)

@@ -407,6 +407,14 @@ int rst_threads(struct rst_proc *p, struct remote *r)
 	}
 	if (!err)
 		err = queue_pending(p, r);
+	/* once every thread is there: a timer may signal one */
+	if (!err) {
+		char why[256];
+
+		err = posix_timers_restore(r, p->timers, why, sizeof(why));
+		if (err)
+			pr_err("restore: pid %d: %s", p->pid, why);
+	}
 	/* appshot's own fds go before privileges may be given up */
 	if (!err && failed(rsys(r, "close_range", SYS_close_range, p->service_base, ~0u, 0, 0, 0, 0)))
 		err = -EBADF;

@@ -103,6 +103,13 @@ static void test_attrs_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_attrs", NULL, 1);
 }
 
+/* POSIX timers: their ids, clocks, notifications, time left and interval. */
+static void test_timers_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 3, "rs_timers", NULL, 1);
+}
+
 static void test_unix_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -314,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_locks_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_attrs_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_timers_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
