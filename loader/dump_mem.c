@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -21,6 +22,7 @@
 #include "tracer.h"
 
 #define PAGE 4096ul
+#define HUGETLBFS_MAGIC 0x958458f6
 #define CHUNK (512ul << 10) /* a buffer's pages each cost a fault: kept small */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
@@ -297,19 +299,29 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 {
 	struct json_object *o, *runs;
 	struct dump_object *seen;
+	struct statfs sfs;
 	struct stat st;
 	int fd, err = 0, id;
 
-	fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	/* O_NOATIME: reading it for the image does not change what it says */
+	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(open_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		pr_perror("cannot open %s", open_path);
 		return err;
 	}
-	if (fstat(fd, &st)) {
+	if (fstat(fd, &st) || fstatfs(fd, &sfs)) {
 		err = -errno;
 		close(fd);
 		return err;
+	}
+	if (sfs.f_type == HUGETLBFS_MAGIC) {
+		pr_err("pid %d: %s is on hugetlbfs (MFD_HUGETLB): appshot cannot save it yet",
+		       d->vpid, name);
+		close(fd);
+		return -ENOTSUP;
 	}
 	o = find_object(core, st.st_dev, st.st_ino);
 	if (o) {
@@ -327,6 +339,17 @@ static int add_object(struct dump *d, struct json_object *core, const char *open
 	js_u64(o, "ino", st.st_ino);
 	js_u64(o, "size", st.st_size);
 	js_u64(o, "mode", st.st_mode & 07777);
+	/* memfds and deleted files: owner, times and seals, as the restore makes them */
+	if (strcmp(kind, "shmem")) {
+		int seals = fcntl(fd, F_GET_SEALS);
+
+		js_i64(o, "uid", st.st_uid);
+		js_i64(o, "gid", st.st_gid);
+		js_i64(o, "atime_ns", st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec);
+		js_i64(o, "mtime_ns", st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+		if (seals > 0)
+			js_i64(o, "seals", seals);
+	}
 	if (seen) /* one object for both: its contents are with the first */
 		js_i64(o, "of", seen->vpid);
 	else

@@ -37,6 +37,9 @@ struct rst_object {
 	char kind[16]; /* shmem, memfd, deleted */
 	char name[PATH_MAX];
 	uint64_t size, mode;
+	int has_owner; /* memfds and deleted files: owner, times and seals too */
+	int64_t uid, gid, atime_ns, mtime_ns;
+	int seals;
 	struct rst_run *runs;
 	size_t nruns;
 	int fd; /* in the restored process, while it is being restored */

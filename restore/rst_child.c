@@ -151,6 +151,17 @@ static int make_shmem(const struct rst_object *ob, int pages_fd, uint64_t pages_
 	return fd;
 }
 
+/* Its mode (whatever the umask), owner and times; its seals last: they may forbid writes. */
+static int set_owner(int fd, const struct rst_object *ob)
+{
+	struct timespec t[2] = { { ob->atime_ns / 1000000000, ob->atime_ns % 1000000000 },
+				 { ob->mtime_ns / 1000000000, ob->mtime_ns % 1000000000 } };
+
+	if (fchown(fd, ob->uid, ob->gid) || fchmod(fd, ob->mode & 07777) || futimens(fd, t))
+		return -1;
+	return ob->seals && fcntl(fd, F_ADD_SEALS, ob->seals) ? -1 : 0;
+}
+
 int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,
 		      size_t len)
 {
@@ -162,7 +173,8 @@ int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_
 	if (!strcmp(ob->kind, "memfd")) {
 		if (!strncmp(name, "memfd:", 6))
 			name += 6;
-		fd = memfd_create(name, MFD_CLOEXEC);
+		/* its seals are given back below (one that allowed none has F_SEAL_SEAL) */
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (fd < 0)
 			FAIL("cannot make the memfd %s: %s", ob->name, strerror(errno));
 	} else {
@@ -174,6 +186,11 @@ int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_
 	if (err) {
 		close(fd);
 		FAIL("cannot fill %s from the image: %s", ob->name, strerror(-err));
+	}
+	if (ob->has_owner && set_owner(fd, ob)) {
+		err = errno;
+		close(fd);
+		FAIL("cannot give %s its owner, mode, times or seals: %s", ob->name, strerror(err));
 	}
 	return fd;
 }

@@ -212,6 +212,16 @@ static int parse_object(struct rst_proc *p, struct json_object *o, uint64_t page
 	    jg_u64(o, "mode", &ob->mode) ||
 	    rst_parse_runs(jg_arr(o, "pages"), pages_len, &ob->runs, &ob->nruns))
 		BAD("a memory object's record is damaged", p->pid);
+	ob->has_owner = json_object_object_get_ex(o, "uid", NULL);
+	if (ob->has_owner &&
+	    (jg_i64(o, "uid", &ob->uid) || jg_i64(o, "gid", &ob->gid) ||
+	     jg_i64(o, "atime_ns", &ob->atime_ns) || jg_i64(o, "mtime_ns", &ob->mtime_ns) ||
+	     ob->uid < 0 || ob->uid > UINT32_MAX || ob->gid < 0 || ob->gid > UINT32_MAX))
+		BAD("object %d: its owner or times are damaged", p->pid, ob->id);
+	ob->seals = 0;
+	if (json_object_object_get_ex(o, "seals", NULL) &&
+	    (jg_int(o, "seals", &ob->seals) || ob->seals < 0 || ob->seals > 0xff))
+		BAD("object %d: its seals are damaged", p->pid, ob->id);
 	if (strcmp(ob->kind, "shmem") && strcmp(ob->kind, "memfd") && strcmp(ob->kind, "deleted"))
 		BAD("object %d: unknown kind '%s'", p->pid, ob->id, ob->kind);
 	for (size_t i = 0; i < ob->nruns; i++)

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <sys/mman.h>
+
 #include "wl.h"
 
 #define DELETED_LEN 20000
@@ -99,6 +101,8 @@ int main(int argc, char **argv)
 	static char deleted[DELETED_LEN], buf[DELETED_LEN];
 	char path[4096], small[64];
 	struct stat st;
+	struct timespec times[2] = { { 1500000000, 123 }, { 1600000000, 456 } };
+	int memfd;
 
 	wl_init();
 	WL_CHECK(dir);
@@ -114,6 +118,13 @@ int main(int argc, char **argv)
 	fds[DELETED] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0604);
 	WL_CHECK(fds[DELETED] >= 0 && write(fds[DELETED], deleted, DELETED_LEN) == DELETED_LEN);
 	WL_CHECK(unlink(path) == 0);
+	/* its owner and times are its own too */
+	WL_CHECK(fchown(fds[DELETED], 1234, 2345) == 0 && fchmod(fds[DELETED], 0604) == 0);
+	WL_CHECK(futimens(fds[DELETED], times) == 0);
+	/* a memfd, sealed */
+	memfd = memfd_create("sealed", MFD_ALLOW_SEALING);
+	WL_CHECK(memfd >= 0 && write(memfd, "sealed bytes", 12) == 12 && fchmod(memfd, 0640) == 0);
+	WL_CHECK(fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0);
 	fds[DIRFD] = open(dir, O_RDONLY | O_DIRECTORY);
 	fds[OPATH] = make(dir, "o_path", O_PATH, "");
 	fds[DNULL] = open("/dev/null", O_RDWR);
@@ -159,6 +170,21 @@ int main(int argc, char **argv)
 	wl_expect(wl_read_file(path, buf, sizeof(buf)) == 24 &&
 			  !strcmp(buf, "first line\nsecond\nthird\n"),
 		  "an O_APPEND fd did not append: \"%s\"", buf);
+	WL_CHECK(fstat(fds[DELETED], &st) == 0);
+	wl_expect(st.st_uid == 1234 && st.st_gid == 2345 &&
+			  st.st_atim.tv_sec == times[0].tv_sec && st.st_atim.tv_nsec == times[0].tv_nsec &&
+			  st.st_mtim.tv_sec == times[1].tv_sec && st.st_mtim.tv_nsec == times[1].tv_nsec,
+		  "the deleted file is owned by %u:%u, read %lld.%09ld, written %lld.%09ld",
+		  st.st_uid, st.st_gid, (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+		  (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	WL_CHECK(fstat(memfd, &st) == 0);
+	wl_expect(fcntl(memfd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) &&
+			  (st.st_mode & 07777) == 0640 && st.st_size == 12,
+		  "the memfd has seals %#x, mode %o, %lld bytes", fcntl(memfd, F_GET_SEALS),
+		  st.st_mode & 07777, (long long)st.st_size);
+	wl_expect(pread(memfd, small, 12, 0) == 12 && !memcmp(small, "sealed bytes", 12) &&
+			  write(memfd, "x", 1) == -1 && errno == EPERM,
+		  "the sealed memfd's bytes changed, or it can be written");
 	WL_CHECK(pread(fds[DELETED], buf, DELETED_LEN, 0) == DELETED_LEN);
 	wl_expect(!memcmp(buf, deleted, DELETED_LEN), "the deleted file's contents changed");
 	WL_CHECK(fstat(fds[DELETED], &st) == 0);
