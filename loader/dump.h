@@ -141,6 +141,12 @@ int dump_file_contents(struct dump *d, int fd, uint64_t size, struct json_object
  */
 int dump_ipc(struct dump *d, pid_t pid, struct json_object **ipc);
 
+/*
+ * An application without an IPC namespace made by appshot run: SysV
+ * objects it uses, or a namespace of its own with some, are refused (said).
+ */
+int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app);
+
 struct remote;
 /* dump_files.c: the fd table (r: the process, to ask it about close-on-exec). */
 int dump_files(struct dump *d, pid_t pid, struct remote *r, struct json_object *core);

@@ -243,3 +243,116 @@ out:
 		close(theirs);
 	return err;
 }
+
+static int is_app_pid(const pid_t *pids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; pid > 0 && i < n; i++)
+		if (pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * SysV objects of the machine's IPC namespace the application uses, as
+ * the kernel names them: a segment it made or last attached, a queue it
+ * last sent to or read from (/proc/sysvipc), a semaphore it last changed
+ * (GETPID). One is named and refused.
+ */
+static int shared_objects_used(const pid_t *pids, size_t n, const char *app)
+{
+	char line[512];
+	int id, a, b;
+	FILE *f;
+
+	f = fopen("/proc/sysvipc/shm", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d %d %*o %*u %d %d", &id, &a, &b) == 3 &&
+		    (is_app_pid(pids, n, a) || is_app_pid(pids, n, b))) {
+			fclose(f);
+			pr_err("'%s' uses SysV shared memory segment %d of the machine's IPC "
+			       "namespace (pid %d made or last attached it)", app, id,
+			       is_app_pid(pids, n, a) ? a : b);
+			return -ENOTSUP;
+		}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/msg", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d %d %*o %*u %*u %d %d", &id, &a, &b) == 3 &&
+		    (is_app_pid(pids, n, a) || is_app_pid(pids, n, b))) {
+			fclose(f);
+			pr_err("'%s' uses SysV message queue %d of the machine's IPC namespace (pid %d "
+			       "last sent or received on it)", app, id,
+			       is_app_pid(pids, n, a) ? a : b);
+			return -ENOTSUP;
+		}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sysvipc/sem", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		int nsems;
+
+		if (sscanf(line, "%*d %d %*o %d", &id, &nsems) != 2)
+			continue;
+		for (int k = 0; k < nsems; k++) {
+			int pid = semctl(id, k, GETPID);
+
+			if (!is_app_pid(pids, n, pid))
+				continue;
+			fclose(f);
+			pr_err("'%s' uses SysV semaphore set %d of the machine's IPC namespace (pid %d "
+			       "last changed its semaphore %d)", app, id, pid, k);
+			return -ENOTSUP;
+		}
+	}
+	if (f)
+		fclose(f);
+	return 0;
+}
+
+int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app)
+{
+	struct stat ours, theirs;
+	char path[64];
+	int *ids = NULL, fd, self;
+	size_t count = 0, total = 0;
+
+	if (stat("/proc/self/ns/ipc", &ours))
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pids[i]);
+		if (stat(path, &theirs))
+			return -errno;
+		if (theirs.st_ino == ours.st_ino)
+			continue;
+		/* a namespace of its own, not made by appshot run: what is in it? */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		self = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || self < 0 || setns(fd, CLONE_NEWIPC)) {
+			if (fd >= 0)
+				close(fd);
+			if (self >= 0)
+				close(self);
+			return -errno;
+		}
+		for (size_t k = 0; k < 3; k++) {
+			static const char *const kinds[] = { "shm", "sem", "msg" };
+
+			if (!list_ids(kinds[k], &ids, &count))
+				total += count;
+			free(ids);
+			ids = NULL;
+		}
+		setns(self, CLONE_NEWIPC);
+		close(fd);
+		close(self);
+		if (total) {
+			pr_err("'%s' (pid %d) lives in an IPC namespace of its own that appshot did not "
+			       "make, with %zu SysV objects: appshot cannot save them yet",
+			       app, pids[i], total);
+			return -ENOTSUP;
+		}
+	}
+	return shared_objects_used(pids, n, app);
+}

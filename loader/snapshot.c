@@ -326,7 +326,7 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 		goto out;
 	}
 	if (!rec.own_ns)
-		err = check_no_ipc(&tr, &rec);
+		err = check_no_ipc(&tr, &rec) ?: dump_ipc_check_shared(pids, npids, name);
 	if (err) {
 		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 		goto out;

@@ -54,6 +54,7 @@ snapshot() {
 	tc filter show dev lo ingress 2>/dev/null | grep -q hold_ingress && echo hold filter on lo
 	ip netns list 2>/dev/null | grep appshot
 	ls -d /tmp/appshot-* 2>/dev/null | grep -vxF "$STATE_DIR"
+	ipcs -m -s -q 2>/dev/null | grep '^0x' | sed 's/^/SysV object: /'
 }
 before=$(snapshot)
 

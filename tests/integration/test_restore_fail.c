@@ -103,13 +103,21 @@ static void poke(const char *path, off_t at, const void *bytes, size_t n)
  * saved yet: the snapshot fails saying expect, leaves no image, and every
  * process runs on as it was (it checks itself at its second checkpoint).
  */
+static void refused_waited(struct wl *w, const char *expect);
+
 static void refused(struct wl *w, const char *expect)
+{
+	wl_wait(w, 1);
+	refused_waited(w, expect);
+}
+
+/* refused(), the workload at its first checkpoint already */
+static void refused_waited(struct wl *w, const char *expect)
 {
 	char dir[PATH_MAX + 16];
 	struct run_result r;
 	struct stat st;
 
-	wl_wait(w, 1);
 	snprintf(dir, sizeof(dir), "%s/image", w->dir);
 	run_cmd(&r, bin_path("appshot"), "snapshot", w->name, "-D", dir, NULL);
 	if (r.status != 1 || !strstr(r.err, expect) || !strstr(r.err, "runs on untouched"))
@@ -129,9 +137,38 @@ static void refused(struct wl *w, const char *expect)
 static void test_unsupported_io_uring(void **state)
 {
 	TESTLIB_REQUIRE();
-	wl_start_stdio(*state, NULL, "rs_iouring", NULL);
+	wl_start_stdio(*state, NULL, "rs_refused", "io_uring", NULL);
 	refused(*state, "io_uring");
 }
+
+/* Things appshot cannot give back as they were, each refused by name (rs_refused MODE). */
+static void refused_mode(struct wl *w, const char *mode, int attach, const char *expect)
+{
+	if (attach)
+		wl_start_stdio_attached(w, "rs_refused", mode, NULL);
+	else
+		wl_start_stdio(w, NULL, "rs_refused", mode, NULL);
+	wl_wait(w, 1);
+	if (jbool(w->cp, "unsupported")) {
+		wl_go(w);
+		wl_wait(w, 2);
+		skip_because("this machine has no %s to hold", mode);
+	}
+	refused_waited(w, expect);
+}
+
+#define REFUSED(mode, attach, expect)                                         \
+	static void test_refused_##mode(void **state)                         \
+	{                                                                     \
+		TESTLIB_REQUIRE();                                            \
+		refused_mode(*state, #mode, attach, expect);                  \
+	}
+
+REFUSED(ptmx, 0, "a character device that holds state")
+REFUSED(procfile, 0, "a file of a process in /proc")
+REFUSED(sem, 1, "uses SysV semaphore set")
+REFUSED(msg, 1, "uses SysV message queue")
+REFUSED(pkey, 0, "memory protection key")
 
 /* A process tree holding what cannot be saved yet. */
 static void tree_refused(struct wl *w, const char *mode, const char *expect)
@@ -353,6 +390,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unsupported_io_uring, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_ptmx, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_procfile, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_sem, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_msg, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_pkey, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_netlink_socket_refused, wl_setup, wl_teardown),
