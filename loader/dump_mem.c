@@ -506,6 +506,9 @@ static int area_flags(struct dump *d, pid_t pid, const struct vma *v, struct jso
 			strcat(adv, area_flag[k].word);
 			strcat(adv, " ");
 		}
+		/* a shared file mapping its file lets be written (mprotect may make it so) */
+		if (!strcmp(flag, "mw") && v->perms[3] == 's' && v->ino)
+			strcat(adv, "maywrite ");
 	}
 	if (unnamed) {
 		/* Linux 6.1 names no VM_LOCKONFAULT: the raw flags tell */

@@ -243,7 +243,7 @@ static const struct {
 	{ "dontdump", MADV_DONTDUMP }, { "hugepage", MADV_HUGEPAGE },
 	{ "nohugepage", MADV_NOHUGEPAGE }, { "mergeable", MADV_MERGEABLE },
 	{ "sequential", MADV_SEQUENTIAL }, { "random", MADV_RANDOM },
-	{ "locked", -1 }, { "lockonfault", -2 }, { "noreserve", 0 },
+	{ "locked", -1 }, { "lockonfault", -2 }, { "noreserve", 0 }, { "maywrite", 0 },
 };
 
 int rst_area_words_known(const char *words)
@@ -445,7 +445,10 @@ static int map_area(struct rst_proc *p, struct remote *r, const struct rst_vma *
 		if (ob)
 			fd = ob->fd;
 		else
-			fd = open_in(r, cache, ncache, v->path, v->shared && (v->prot & PROT_WRITE));
+			/* opened as the original was: mprotect may make it writable again */
+			fd = open_in(r, cache, ncache, v->path,
+				     v->shared && ((v->prot & PROT_WRITE) ||
+						   has_word(v->madvise, "maywrite")));
 		if (failed(fd)) {
 			pr_err("restore: pid %d: cannot open %s to map it at %llx: %s", p->pid, v->path,
 			       (unsigned long long)v->start, strerror(-fd));

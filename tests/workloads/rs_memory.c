@@ -92,6 +92,8 @@ int main(int argc, char **argv)
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, pfd, sfd, mfd;
 	const char *dir = getenv("WL_DIR");
 	char *anon, *none, *split, *priv, *shared, *shanon, *memfd_map, *big, *small[HEAP_SMALL];
+	char *ro_shared;
+	int rofd;
 	char *page = malloc(4 * PG);
 	volatile uint64_t stack_buf[512];
 	void *brk_before, *vdso = (void *)getauxval(AT_SYSINFO_EHDR);
@@ -128,6 +130,10 @@ int main(int argc, char **argv)
 	make_file(dir, "shared", 4 * PG, 6, &sfd);
 	shared = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
 	WL_CHECK(priv != MAP_FAILED && shared != MAP_FAILED);
+	/* a shared file mapping made read-only with mprotect: it may be made writable again */
+	make_file(dir, "ro-shared", PG, 15, &rofd);
+	ro_shared = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, rofd, 0);
+	WL_CHECK(ro_shared != MAP_FAILED && mprotect(ro_shared, PG, PROT_READ) == 0);
 	fill(priv + PG, PG, 7);
 	fill(shared + 2 * PG, PG, 8);
 	/* shared anonymous, a memfd */
@@ -174,6 +180,11 @@ int main(int argc, char **argv)
 	}
 
 	/* still what it was: shared with files and objects, anonymous, growable */
+	wl_expect(mprotect(ro_shared, PG, PROT_READ | PROT_WRITE) == 0,
+		  "a read-only shared file mapping cannot be made writable again: %s", strerror(errno));
+	fill(ro_shared, PG, 16);
+	WL_CHECK(pread(rofd, page, PG, 0) == (ssize_t)PG);
+	EXPECT_FILL(page, PG, 16, "the file after writing its once read-only shared mapping");
 	fill(shared, PG, 11);
 	WL_CHECK(pread(sfd, page, PG, 0) == (ssize_t)PG);
 	EXPECT_FILL(page, PG, 11, "the file after writing its shared mapping");
