@@ -90,3 +90,44 @@ int vma_flags(struct bpf_iter__task_vma *ctx)
 		       BPF_CORE_READ(vma, vm_flags));
 	return 0;
 }
+
+#define S_IFMT 00170000
+#define S_IFIFO 0010000
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+
+/*
+ * `pipe_ends`: every open file of a pipe or FIFO the processes of an
+ * application hold, "tgid dev ino file read write readers writers": with the
+ * pipe's own counts of open readers and writers, the snapshot tells a pipe
+ * held only by the application from one with an end outside it.
+ */
+SEC("iter/task_file")
+int pipe_ends(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct pipe_inode_info *pipe;
+	struct inode *inode;
+	unsigned int mode;
+	__u32 tgid;
+
+	if (!task || !file)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (!member(tgid))
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFIFO)
+		return 0;
+	pipe = BPF_CORE_READ(inode, i_pipe);
+	if (!pipe)
+		return 0;
+	mode = BPF_CORE_READ(file, f_mode);
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %u %lu %llx %u %u %u %u\n", tgid,
+		       BPF_CORE_READ(inode, i_sb, s_dev), BPF_CORE_READ(inode, i_ino), (__u64)file,
+		       !!(mode & FMODE_READ),
+		       !!(mode & FMODE_WRITE), BPF_CORE_READ(pipe, readers),
+		       BPF_CORE_READ(pipe, writers));
+	return 0;
+}

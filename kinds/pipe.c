@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -20,6 +21,7 @@
 #include "kind.h"
 #include "log.h"
 #include "rst.h"
+#include "tracer.h"
 
 extern const struct fd_kind kind_fifo;
 
@@ -31,15 +33,15 @@ static uint64_t pipe_ino(const char *link)
 	return strncmp(link, "pipe:[", 6) ? 0 : strtoull(link + 6, NULL, 10);
 }
 
-static struct dump_pipe *find_pipe(struct dump *d, uint64_t ino, int fifo)
+static struct dump_pipe *find_pipe(struct dump *d, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; i < d->npipes; i++)
-		if (d->pipes[i].ino == ino && d->pipes[i].fifo == fifo)
+		if (d->pipes[i].dev == dev && d->pipes[i].ino == ino)
 			return &d->pipes[i];
 	return NULL;
 }
 
-static struct dump_pipe *add_pipe(struct dump *d, uint64_t ino, int fifo)
+static struct dump_pipe *add_pipe(struct dump *d, uint64_t dev, uint64_t ino)
 {
 	struct dump_pipe *p = realloc(d->pipes, (d->npipes + 1) * sizeof(*p));
 
@@ -47,51 +49,92 @@ static struct dump_pipe *add_pipe(struct dump *d, uint64_t ino, int fifo)
 		return NULL;
 	d->pipes = p;
 	p = &d->pipes[d->npipes++];
-	*p = (struct dump_pipe){ .ino = ino, .fifo = fifo };
+	*p = (struct dump_pipe){ .dev = dev, .ino = ino };
 	return p;
 }
 
-/* A pipe end: its pipe noted, with which ends the application holds. */
-static int scan_pipe(struct dump *d, pid_t pid, int fd, const char *link)
+/* One open file of a pipe: counted once for its pipe, whoever else holds it. */
+static int count_file(struct dump *d, uint64_t dev, uint64_t ino, uint64_t file, int rd, int wr,
+		      unsigned int readers, unsigned int writers)
 {
-	uint64_t ino = pipe_ino(link);
-	struct dump_pipe *p;
-	char *info;
-	const char *v;
-	unsigned int flags;
+	struct dump_pipe *p = find_pipe(d, dev, ino);
+	uint64_t *n;
 
-	if (!ino || fdinfo_read(pid, fd, &info))
-		return 0; /* not a pipe, or closed meanwhile */
-	v = fdinfo_value(info, "flags:");
-	flags = v ? strtoul(v, NULL, 8) : 0;
-	free(info);
-	p = find_pipe(d, ino, 0);
-	if (!p && !(p = add_pipe(d, ino, 0)))
+	if (!p && !(p = add_pipe(d, dev, ino)))
 		return -ENOMEM;
-	p->reader |= (flags & O_ACCMODE) != O_WRONLY;
-	p->writer |= (flags & O_ACCMODE) != O_RDONLY;
+	p->all_readers = readers;
+	p->all_writers = writers;
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (p->files[i] == file)
+			return 0;
+	n = realloc(p->files, (p->nfiles + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->files = n;
+	p->files[p->nfiles++] = file;
+	p->readers += rd;
+	p->writers += wr;
 	return 0;
 }
 
+static int in_pids(const pid_t *pids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every open file of a pipe or FIFO the processes hold, from the tracer's
+ * pipe_ends iterator, with the pipe's own counts of readers and writers.
+ */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
 {
-	int err = dump_each_fd(d, pids, n, scan_pipe);
+	int fd = tracer_iter_open("pipe_ends"), err = 0;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	char line[256];
 
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		pr_err("cannot list the pipes of the application");
+		return fd < 0 ? fd : -ENOMEM;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		unsigned long long ino, file;
+		unsigned int tgid, kdev, rd, wr, readers, writers;
+
+		if (sscanf(line, "%u %u %llu %llx %u %u %u %u", &tgid, &kdev, &ino, &file, &rd, &wr,
+			   &readers, &writers) != 8 ||
+		    !in_pids(pids, n, tgid))
+			continue;
+		/* the kernel's dev_t, as stat gives it */
+		err = count_file(d, makedev(kdev >> 20, kdev & 0xfffff), ino, file, rd, wr, readers,
+				 writers);
+	}
+	fclose(f);
 	if (err)
 		pr_err("cannot list the pipes of the application: %s", strerror(-err));
 	return err;
 }
 
-static int claims_pipe(const struct fd_seen *s)
+/* Does the application hold every open file of its pipe? */
+static int all_inside(const struct dump_pipe *p)
 {
-	struct dump_pipe *p = pipe_ino(s->link) ? find_pipe(s->d, pipe_ino(s->link), 0) : NULL;
-
-	return p && p->reader && p->writer;
+	return p && p->readers == p->all_readers && p->writers == p->all_writers;
 }
 
+static int claims_pipe(const struct fd_seen *s)
+{
+	return pipe_ino(s->link) && all_inside(find_pipe(s->d, s->st.st_dev, pipe_ino(s->link)));
+}
+
+/* A named FIFO no one outside has open: otherwise its bytes stay in it for them. */
 static int claims_fifo(const struct fd_seen *s)
 {
-	return s->fd > 2 && S_ISFIFO(s->st.st_mode) && !pipe_ino(s->link);
+	return s->fd > 2 && S_ISFIFO(s->st.st_mode) && !pipe_ino(s->link) &&
+	       all_inside(find_pipe(s->d, s->st.st_dev, s->st.st_ino));
 }
 
 /*
@@ -154,17 +197,12 @@ out:
 
 static int save_pipe(const struct fd_seen *s, struct json_object *o)
 {
-	return save_bytes(s, find_pipe(s->d, pipe_ino(s->link), 0), o);
+	return save_bytes(s, find_pipe(s->d, s->st.st_dev, pipe_ino(s->link)), o);
 }
 
-/* A FIFO's inode is on its filesystem: FIFOs are kept apart from pipes by a flag. */
 static int save_fifo(const struct fd_seen *s, struct json_object *o)
 {
-	struct dump_pipe *p = find_pipe(s->d, s->st.st_ino, 1);
-
-	if (!p && !(p = add_pipe(s->d, s->st.st_ino, 1)))
-		return -ENOMEM;
-	return save_bytes(s, p, o);
+	return save_bytes(s, find_pipe(s->d, s->st.st_dev, s->st.st_ino), o);
 }
 
 /* ---- restore ----------------------------------------------------------- */

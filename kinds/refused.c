@@ -126,7 +126,7 @@ const struct fd_kind kind_device = {
 	.refusal = "a character device that holds state of its own (not /dev/null, a tty...)",
 };
 
-/* A pipe the pipe kind did not take: its other end is outside the application. */
+/* A pipe or FIFO the pipe kinds did not take: someone outside holds an end of it. */
 static int claims_outside_pipe(const struct fd_seen *s)
 {
 	return S_ISFIFO(s->st.st_mode);
@@ -135,7 +135,8 @@ static int claims_outside_pipe(const struct fd_seen *s)
 const struct fd_kind kind_outside_pipe = {
 	.name = "outside_pipe",
 	.claims = claims_outside_pipe,
-	.refusal = "a pipe whose other end is outside the application",
+	.refusal = "a pipe whose other end is outside the application (or a FIFO someone "
+		   "outside has open)",
 };
 
 static int claims_socket(const struct fd_seen *s)

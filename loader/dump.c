@@ -632,6 +632,8 @@ void dump_free(struct dump *d)
 	dump_tcp_release(d, 0);
 	free(d->files);
 	free(d->seen);
+	for (size_t i = 0; i < d->npipes; i++)
+		free(d->pipes[i].files);
 	free(d->pipes);
 	for (size_t i = 0; i < d->nsocks; i++)
 		json_object_put(d->socks[i].inet);

@@ -43,12 +43,18 @@ struct dump_object {
 	int id;
 };
 
-/* A pipe the application holds: inside it if it holds both ends. */
+/*
+ * A pipe or FIFO the application holds (kinds/pipe.c): its own if every
+ * open file of it is the application's, counted against the pipe's own
+ * counts of readers and writers.
+ */
 struct dump_pipe {
-	uint64_t ino;
-	int reader, writer;
+	uint64_t dev, ino; /* pipefs's for a pipe, its filesystem's for a FIFO */
+	uint64_t *files; /* the application's open files of it (kernel addresses) */
+	size_t nfiles;
+	unsigned int readers, writers; /* of those */
+	unsigned int all_readers, all_writers; /* the pipe's own counts */
 	int saved; /* its contents are in the image */
-	int fifo; /* a named FIFO (its inode is on a filesystem, not pipefs) */
 };
 
 /* A socket the application holds; for a unix one, what sock_diag says of it. */

@@ -70,7 +70,43 @@ static void test_stdio(void **state)
 	expect("external", 0, kind(2, "socket:[9]", S_IFSOCK | 0777, 0, 0));
 	/* beyond stdio, a pipe with no end seen in the application is someone else's */
 	expect("outside_pipe", 1, kind(20, "pipe:[12]", S_IFIFO | 0600, 0, 0));
-	expect("fifo", 0, kind(20, "/tmp/fifo", S_IFIFO | 0600, 0, 0));
+	expect("outside_pipe", 1, kind(20, "/tmp/fifo", S_IFIFO | 0600, 0, 0));
+}
+
+/* A pipe or FIFO is the application's when it holds every open file of it. */
+static void test_pipe_ends(void **state)
+{
+	struct dump_pipe pipes[] = {
+		/* pipe:[12]: one reader and one writer, both ours */
+		{ .ino = 12, .readers = 1, .writers = 1, .all_readers = 1, .all_writers = 1 },
+		/* pipe:[13]: its writers all gone */
+		{ .ino = 13, .readers = 1, .writers = 0, .all_readers = 1, .all_writers = 0 },
+		/* pipe:[14]: a writer elsewhere */
+		{ .ino = 14, .readers = 1, .writers = 1, .all_readers = 1, .all_writers = 2 },
+		/* the FIFO at inode 99: opened by someone else too */
+		{ .ino = 99, .readers = 1, .writers = 0, .all_readers = 2, .all_writers = 0 },
+	};
+
+	(void)state;
+	d.pipes = pipes;
+	d.npipes = sizeof(pipes) / sizeof(pipes[0]);
+	expect("pipe", 0, kind(20, "pipe:[12]", S_IFIFO | 0600, 0, 0));
+	expect("pipe", 0, kind(20, "pipe:[13]", S_IFIFO | 0600, 0, 0));
+	expect("outside_pipe", 1, kind(20, "pipe:[14]", S_IFIFO | 0600, 0, 0));
+	expect("external", 0, kind(1, "pipe:[14]", S_IFIFO | 0600, 0, 0));
+	pipes[3].all_readers = 1;
+	d.npipes = 4;
+	{
+		struct fd_seen s = { .d = &d, .fd = 20, .link = "/tmp/fifo", .fdinfo = "" };
+
+		s.st.st_mode = S_IFIFO | 0600;
+		s.st.st_ino = 99;
+		expect("fifo", 0, kind_of(&s));
+		pipes[3].all_readers = 2;
+		expect("outside_pipe", 1, kind_of(&s));
+	}
+	d.pipes = NULL;
+	d.npipes = 0;
 }
 
 static void test_refused(void **state)
@@ -134,7 +170,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files),   cmocka_unit_test(test_devices),
-		cmocka_unit_test(test_stdio),   cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_stdio),   cmocka_unit_test(test_pipe_ends),
+		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_anon),    cmocka_unit_test(test_names),
 		cmocka_unit_test(test_fdinfo),
 	};

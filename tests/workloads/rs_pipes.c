@@ -10,7 +10,9 @@
  * both ends in main, holds a message and a non-blocking read end: after
  * the restores the message is there once and then the pipe is empty. A
  * named FIFO, both ends open in main (and inherited by the producer),
- * holds bytes too and carries new ones after.
+ * holds bytes too and carries new ones after. A third pipe's writers are
+ * all gone, bytes left in it: they are read after the restores, then its
+ * end. A fourth's readers are all gone: a write to it fails with EPIPE.
  *
  * usage: rs_pipes [cycles]
  */
@@ -95,7 +97,7 @@ static int consume(int fd, uint64_t max)
 
 int main(int argc, char **argv)
 {
-	int cycles = argc > 1 ? atoi(argv[1]) : 1, p[2], q[2], status, frd, fwr;
+	int cycles = argc > 1 ? atoi(argv[1]) : 1, p[2], q[2], r[2], e[2], status, frd, fwr;
 	char buf[64] = "", fifo[4200];
 	pid_t producer;
 
@@ -118,6 +120,9 @@ int main(int argc, char **argv)
 	WL_CHECK(pipe(q) == 0);
 	WL_CHECK(write(q[1], MSG, strlen(MSG)) == (ssize_t)strlen(MSG));
 	WL_CHECK(fcntl(q[0], F_SETFL, O_NONBLOCK) == 0);
+	WL_CHECK(pipe(r) == 0 && write(r[1], "last words", 10) == 10 && close(r[1]) == 0);
+	WL_CHECK(pipe(e) == 0 && close(e[0]) == 0);
+	signal(SIGPIPE, SIG_IGN);
 	/* the pipe fills: the producer blocks */
 	for (int i = 0; i < 2000; i++) {
 		int queued = 0;
@@ -155,5 +160,11 @@ int main(int argc, char **argv)
 		  "the message pipe holds '%s'", buf);
 	wl_expect(read(q[0], buf, sizeof(buf)) < 0 && errno == EAGAIN,
 		  "the message pipe is not empty after its message");
+	memset(buf, 0, sizeof(buf));
+	wl_expect(read(r[0], buf, sizeof(buf) - 1) == 10 && !strcmp(buf, "last words") &&
+			  read(r[0], buf, sizeof(buf)) == 0,
+		  "the pipe without writers did not give its bytes, then its end: '%s'", buf);
+	wl_expect(write(e[1], "x", 1) == -1 && errno == EPIPE,
+		  "a write to the pipe without readers did not fail with EPIPE");
 	return wl_result(cycles + 1);
 }
