@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/sockios.h>
@@ -121,6 +122,32 @@ static int peek_queue(struct dump *d, int sk, struct dump_sock *s, struct json_o
 	return err;
 }
 
+/*
+ * Connected, its peer maybe gone since (peer 0, its bytes still there to
+ * read). A named datagram socket others connected to is "established" too
+ * (the kernel marks both), but it is not connected itself.
+ */
+static int connected(const struct dump_sock *s)
+{
+	return s->peer || (s->state == TCP_ESTABLISHED && (s->type != SOCK_DGRAM || !s->namelen));
+}
+
+/*
+ * Bound to a path that no longer names its socket file (unlinked, or
+ * another file there now): the restore binds it there, then unlinks it.
+ */
+static int path_gone(pid_t pid, const struct dump_sock *s)
+{
+	char path[sizeof(s->name) + 64];
+	struct stat st;
+
+	if (!s->namelen || !s->name[0])
+		return 0; /* abstract names have no file */
+	snprintf(path, sizeof(path), "/proc/%d/root%.*s", pid, s->namelen, s->name);
+	return lstat(path, &st) || st.st_ino != s->vfs_ino ||
+	       st.st_dev != makedev(s->vfs_dev >> 20, s->vfs_dev & 0xfffff);
+}
+
 static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, struct json_object *fdo)
 {
 	struct json_object *o;
@@ -144,8 +171,10 @@ static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, 
 	js_u64(o, "ino", s->ino);
 	js_i64(o, "type", s->type);
 	js_str(o, "state", s->state == TCP_LISTEN ? "listen" :
-			   s->peer			? "connected" :
-							  "unconnected");
+			   connected(s)		   ? "connected" :
+						     "unconnected");
+	if (s->vfs_ino && path_gone(pid, s))
+		js_bool(o, "unlinked", 1);
 	hex(name, (unsigned char *)s->name, s->namelen);
 	js_str(o, "name", name);
 	js_u64(o, "peer", s->peer);
@@ -164,11 +193,14 @@ static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, 
 	}
 	getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &passcred, &l);
 	js_bool(o, "passcred", passcred);
-	err = s->state == TCP_LISTEN ? 0 : peek_queue(d, sk, s, o);
+	/* a stream socket never connected has no queue (reading it is EINVAL) */
+	err = s->state == TCP_LISTEN || (s->type != SOCK_DGRAM && !connected(s)) ?
+		      0 :
+		      peek_queue(d, sk, s, o);
 	if (err == -ENOTSUP)
 		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
 		       "cannot save them yet", d->vpid, fd);
-	if (!err && s->type == SOCK_DGRAM && !s->peer &&
+	if (!err && s->type == SOCK_DGRAM && !connected(s) &&
 	    json_object_array_length(jg_arr(o, "queue"))) {
 		pr_err("pid %d fd %d is a unix datagram socket holding datagrams from any sender: "
 		       "appshot cannot save whom they came from yet", d->vpid, fd);
@@ -216,6 +248,10 @@ static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
 	if (f->un.type != SOCK_STREAM && f->un.type != SOCK_DGRAM && f->un.type != SOCK_SEQPACKET)
 		return -1;
 	f->un.listen = !strcmp(state, "listen");
+	f->un.connected = !strcmp(state, "connected");
+	f->un.temp = -1;
+	if (json_object_object_get_ex(u, "unlinked", NULL) && jg_bool(u, "unlinked", &f->un.unlinked))
+		return -1;
 	f->un.namelen = unhex(name, f->un.name, sizeof(f->un.name));
 	if (f->un.namelen < 0)
 		return -1;
@@ -329,6 +365,62 @@ static int accepted(struct rst_fd **socks, size_t n, const struct rst_fd *f)
 	return !f->un.listen && f->un.peer && f->un.namelen && listener_named(socks, n, f);
 }
 
+/* A connection whose peer is gone since: its bytes come from an end made for the while. */
+static int orphan(const struct rst_fd *f)
+{
+	return f->un.connected && !f->un.peer;
+}
+
+/*
+ * connect(), bounded: a unix listener whose backlog is full makes a
+ * blocking connect wait for good. Tried for 2 s, then refused, said.
+ */
+static int connect_to(int fd, const struct sockaddr_un *a, socklen_t len)
+{
+	int fl = fcntl(fd, F_GETFL), ok = 0;
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	for (int tries = 0; tries < 100; tries++) {
+		ok = connect(fd, (const struct sockaddr *)a, len) == 0;
+		if (ok || errno != EAGAIN)
+			break;
+		usleep(20000);
+	}
+	if (!ok)
+		pr_perror("restore: cannot connect a unix socket to %s%.*s", a->sun_path[0] ? "" : "@",
+			  (int)(len - offsetof(struct sockaddr_un, sun_path)) - !a->sun_path[0],
+			  a->sun_path + !a->sun_path[0]);
+	fcntl(fd, F_SETFL, fl);
+	return ok ? 0 : -errno;
+}
+
+/*
+ * A named socket whose peer is gone, and no listener of the application
+ * has its name: bound to it, connected to a listener made for the while
+ * (an abstract name of the kernel's choosing), whose end is its temp.
+ */
+static int make_named_orphan(struct rst_fd *f)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len = offsetof(struct sockaddr_un, sun_path);
+	int l = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0), err;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, len) || listen(l, 1)) {
+		err = -errno;
+		pr_perror("restore: cannot make a listener for a while");
+		if (l >= 0)
+			close(l);
+		return err;
+	}
+	len = sizeof(a);
+	getsockname(l, (struct sockaddr *)&a, &len);
+	err = bind_name(f) ?: connect_to(f->sock, &a, len);
+	if (!err && (f->un.temp = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		err = -errno;
+	close(l);
+	return err;
+}
+
 static int make_all(struct rst_fd **socks, size_t n)
 {
 	int err = 0;
@@ -338,22 +430,31 @@ static int make_all(struct rst_fd **socks, size_t n)
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
 		int pair[2];
 
-		if (f->sock >= 0 || accepted(socks, n, f))
+		if (f->sock >= 0 || accepted(socks, n, f) ||
+		    (orphan(f) && f->un.namelen && listener_named(socks, n, f)))
 			continue;
-		if (p && !f->un.namelen && !p->un.namelen && p->un.peer == f->un.ino &&
-		    p->sock < 0) {
+		if ((p && !f->un.namelen && !p->un.namelen && p->un.peer == f->un.ino &&
+		     p->sock < 0) ||
+		    (orphan(f) && !f->un.namelen)) {
 			if (socketpair(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0, pair)) {
 				pr_perror("restore: cannot make a unix socket pair");
 				return -errno;
 			}
 			f->sock = pair[0];
-			p->sock = pair[1];
+			if (p)
+				p->sock = pair[1];
+			else
+				f->un.temp = pair[1]; /* its peer is gone: this end fills it, then goes */
 			continue;
 		}
 		f->sock = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
 		if (f->sock < 0) {
 			pr_perror("restore: cannot make a unix socket");
 			return -errno;
+		}
+		if (orphan(f)) {
+			err = make_named_orphan(f);
+			continue;
 		}
 		if (f->un.namelen)
 			err = bind_name(f);
@@ -367,7 +468,23 @@ static int make_all(struct rst_fd **socks, size_t n)
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer), *l;
 		struct sockaddr_un a;
 		socklen_t len;
+		int c;
 
+		if (orphan(f) && f->un.namelen && (l = listener_named(socks, n, f)) && f->sock < 0) {
+			/* accepted once from a listener of the application, its client gone */
+			c = socket(AF_UNIX, f->un.type | SOCK_CLOEXEC, 0);
+			len = addr_of(l, &a);
+			if (c < 0 || connect_to(c, &a, len) ||
+			    (f->sock = accept4(l->sock, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+				err = -errno;
+				pr_perror("restore: cannot make an accepted unix socket again");
+				if (c >= 0)
+					close(c);
+				return err;
+			}
+			f->un.temp = c;
+			continue;
+		}
 		if (!p || f->un.listen || accepted(socks, n, f) || (p->un.peer == f->un.ino &&
 								    !p->un.namelen && !f->un.namelen))
 			continue;
@@ -377,10 +494,9 @@ static int make_all(struct rst_fd **socks, size_t n)
 			return -ENOTSUP;
 		}
 		len = addr_of(p, &a);
-		if (connect(f->sock, (struct sockaddr *)&a, len)) {
-			pr_perror("restore: cannot connect a unix socket to %s", a.sun_path);
-			return -errno;
-		}
+		err = connect_to(f->sock, &a, len);
+		if (err)
+			return err;
 		if (!accepted(socks, n, p))
 			continue;
 		l = listener_named(socks, n, p);
@@ -405,16 +521,18 @@ static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
 	struct rst_fd *p = sock_by_ino(socks, n, f->un.peer);
 	size_t off = 0;
 
+	int from = p ? p->sock : f->un.temp;
+
 	if (!f->un.len)
 		return 0;
-	if (!p) {
+	if (from < 0) {
 		pr_err("restore: a unix socket holds bytes but has no peer to send them");
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < f->un.nqueue; i++) {
 		size_t len = f->un.type == SOCK_STREAM ? f->un.len : f->un.queue[i];
 
-		if (send(p->sock, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		if (send(from, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 		    (ssize_t)len) {
 			pr_perror("restore: cannot put %zu bytes back into a unix socket", len);
 			return -EIO;
@@ -447,6 +565,22 @@ static int rst_socks_make(struct rst_app *a)
 	err = make_all(socks, n);
 	for (size_t i = 0; i < n && !err; i++)
 		err = fill_queue(socks, n, socks[i]);
+	/* the ends made for the while go, as the peers had gone; unlinked paths go again */
+	for (size_t i = 0; i < n; i++) {
+		struct rst_fd *f = socks[i];
+
+		if (f->un.temp >= 0) {
+			close(f->un.temp);
+			f->un.temp = -1;
+		}
+		if (!err && f->un.unlinked && f->un.bound) {
+			char path[sizeof(f->un.name) + 1] = "";
+
+			memcpy(path, f->un.name, f->un.namelen);
+			unlink(path);
+			f->un.bound = 0;
+		}
+	}
 	for (size_t i = 0; i < n && !err; i++) {
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
 

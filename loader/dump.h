@@ -64,6 +64,7 @@ struct dump_sock {
 	int type, state;
 	char name[108];
 	int namelen;
+	uint32_t vfs_ino, vfs_dev; /* bound to a path: the socket file it made (kernel dev_t) */
 	uint32_t rqlen, wqlen, icons;
 	int shutdown;
 	int saved; /* its state and queue are in the image */

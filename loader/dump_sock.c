@@ -74,6 +74,10 @@ static void diag_attrs(struct dump_sock *s, struct nlmsghdr *h)
 		case UNIX_DIAG_SHUTDOWN:
 			s->shutdown = *(uint8_t *)v;
 			break;
+		case UNIX_DIAG_VFS:
+			s->vfs_ino = ((struct unix_diag_vfs *)v)->udiag_vfs_ino;
+			s->vfs_dev = ((struct unix_diag_vfs *)v)->udiag_vfs_dev;
+			break;
 		}
 	}
 }
@@ -91,7 +95,7 @@ static int diag_unix(struct dump *d)
 		.r = { .sdiag_family = AF_UNIX,
 		       .udiag_states = ~0u,
 		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS |
-				     UDIAG_SHOW_RQLEN },
+				     UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS },
 	};
 	static char buf[65536];
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), err = 0;

@@ -73,6 +73,9 @@ struct rst_unix {
 	char data[64]; /* the blob record with them */
 	void *bytes;
 	int bound; /* the restore bound it to a path: gone again if the restore fails */
+	int connected; /* a connection, maybe to a peer gone since (peer 0) */
+	int unlinked; /* its path no longer named its socket file: unlinked once made */
+	int temp; /* a peer gone since: the end made for the while (fills its queue), or -1 */
 };
 
 /* A TCP listener or bound socket, or a UDP socket. */

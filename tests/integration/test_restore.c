@@ -110,6 +110,13 @@ static void test_timers_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_timers", NULL, 1);
 }
 
+/* Unix sockets as servers leave them: lone, bound, unlinked, half-dead, both ways. */
+static void test_unix_shapes_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 3, "rs_unix_shapes", NULL, 1);
+}
+
 static void test_unix_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -322,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locks_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_attrs_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_timers_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_unix_shapes_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
