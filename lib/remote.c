@@ -37,7 +37,37 @@ int ptrace_wait(pid_t tid, int *status)
 	}
 }
 
-int ptrace_seize_stop(pid_t tid)
+static int stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Is a signal that stops the thread pending for it (SIGSTOP cannot be blocked)? */
+static int stop_pending(pid_t tid)
+{
+	char path[64], line[256];
+	unsigned long long pnd = 0, shd = 0, blk = 0, v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SigPnd: %llx", &v) == 1)
+			pnd = v;
+		else if (sscanf(line, "ShdPnd: %llx", &v) == 1)
+			shd = v;
+		else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+			blk = v;
+	}
+	fclose(f);
+	v = pnd | shd;
+	return (v >> (SIGSTOP - 1) & 1) ||
+	       ((v & ~blk) & (1ull << (SIGTSTP - 1) | 1ull << (SIGTTIN - 1) | 1ull << (SIGTTOU - 1)));
+}
+
+int ptrace_seize_stop(pid_t tid, int *stopped)
 {
 	int status, err;
 
@@ -49,8 +79,13 @@ int ptrace_seize_stop(pid_t tid)
 		return err;
 	}
 	/*
-	 * The first stop is the interrupt's (PTRACE_EVENT_STOP). A signal may
-	 * be reported first: it stays pending, given back when we resume it.
+	 * The stop wanted is a PTRACE_EVENT_STOP. A signal may be reported
+	 * first: it is delivered (it came before the snapshot). A stopped
+	 * process (SIGSTOP, job control) reports its group stop, noted in
+	 * *stopped; a stop signal still pending (it cannot be blocked while
+	 * we work) is let make its stop first. The caller stops the process
+	 * again when it lets it go; a trap left pending by the interrupt comes
+	 * at the next step (step_syscall takes it).
 	 */
 	for (int i = 0; i < 64; i++) {
 		err = ptrace_wait(tid, &status);
@@ -58,9 +93,17 @@ int ptrace_seize_stop(pid_t tid)
 			return err;
 		if (!WIFSTOPPED(status))
 			return -ESRCH; /* it died */
-		if ((status >> 16) == PTRACE_EVENT_STOP)
-			return 0;
-		/* A signal-delivery stop: let the kernel keep it, stop again. */
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			if (stop_signal(WSTOPSIG(status)) && stopped)
+				*stopped = WSTOPSIG(status);
+			if (!stop_pending(tid))
+				return 0;
+			/* into the stop it would make once let run (the interrupt brings it back) */
+			if (ptrace(PTRACE_CONT, tid, 0, 0) || ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+				return -errno;
+			continue;
+		}
+		/* A signal-delivery stop: let it be delivered, stop again. */
 		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) ||
 		    ptrace(PTRACE_INTERRUPT, tid, 0, 0))
 			return -errno;
@@ -226,6 +269,9 @@ static long step_syscall(struct remote *r, long nr, const unsigned long *a, pid_
 		err = regs_get(r->tid, &regs);
 		if (err)
 			return err;
+		/* a trap that was pending (a stopped process's), before the step: step again */
+		if ((status >> 16) == PTRACE_EVENT_STOP && regs.rip == r->sysip)
+			continue;
 		if (WSTOPSIG(status) != SIGTRAP || regs.rip != r->sysip + 2)
 			break;
 		return regs.rax;

@@ -13,8 +13,12 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-/* Seize a thread and stop it (it may already be in a group stop or frozen). */
-int ptrace_seize_stop(pid_t tid);
+/*
+ * Seize a thread and stop it (it may be frozen). A thread of a stopped
+ * process (SIGSTOP, job control) is brought out of its group stop, and
+ * *stopped (if given) set to the signal that had stopped it.
+ */
+int ptrace_seize_stop(pid_t tid, int *stopped);
 /* Wait for the next stop of a traced thread; its status in *status. */
 int ptrace_wait(pid_t tid, int *status);
 int ptrace_detach(pid_t tid);

@@ -40,12 +40,17 @@ static int gather(const char *cgroup, pid_t root)
 			return err;
 		moved = 0;
 		for (size_t i = 0; i < n; i++) {
+			struct proc_stat st;
 			char cg[4096];
 
-			if (cgroup_of_pid(pids[i], cg, sizeof(cg)) == 0 && !strcmp(cg, cgroup))
+			/* a zombie is in no cgroup, and stays as it is (the snapshot finds it) */
+			if (proc_stat_read(pids[i], &st) || st.state == 'Z' ||
+			    (cgroup_of_pid(pids[i], cg, sizeof(cg)) == 0 && !strcmp(cg, cgroup)))
 				continue;
 			err = cgroup_move(cgroup, pids[i]);
-			if (err && err != -ESRCH) {
+			if (err == -ESRCH)
+				continue; /* gone meanwhile */
+			if (err) {
 				pr_err("cannot move pid %d into %s: %s", pids[i], cgroup, strerror(-err));
 				free(pids);
 				return err;

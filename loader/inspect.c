@@ -236,6 +236,8 @@ static struct json_object *model_process(struct json_object *core)
 	js_str(m, "comm", gets(core, "comm"));
 	js_str(m, "exe", gets(core, "exe"));
 	js_str(m, "cwd", gets(core, "cwd"));
+	if (geti(core, "stopped"))
+		js_i64(m, "stopped", geti(core, "stopped"));
 	ids = creds ? jg_arr(creds, "uid") : NULL;
 	js_i64(m, "uid", ids ? json_object_get_int64(json_object_array_get_idx(ids, 0)) : -1);
 	ids = creds ? jg_arr(creds, "gid") : NULL;
@@ -377,6 +379,12 @@ static void print_process(struct json_object *p)
 	       "; uid %" PRId64 " gid %" PRId64 "; cwd %s\n",
 	       geti(p, "sys_pid"), geti(p, "ppid"), geti(p, "pgid"), geti(p, "sid"),
 	       geti(p, "uid"), geti(p, "gid"), gets(p, "cwd"));
+	if (geti(p, "stopped")) {
+		char name[32];
+
+		signame(geti(p, "stopped"), name, sizeof(name));
+		printf("  stopped by %s (it stops again when restored)\n", name);
+	}
 	printf("  threads (%zu):\n", json_object_array_length(a));
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *t = json_object_array_get_idx(a, i);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,15 +62,20 @@ struct snap_proc {
 	pid_t pid;
 	pid_t *tids;
 	size_t ntids, seized;
+	int stopped; /* the signal that had stopped it (SIGSTOP, job control), or 0 */
 	struct json_object *core;
 	char record[32];
 };
 
+/* Let them go; a process that was stopped is stopped again, as it was. */
 static void detach_all(struct snap_proc *procs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (procs[i].stopped && procs[i].seized)
+			kill(procs[i].pid, procs[i].stopped);
 		for (size_t k = 0; k < procs[i].seized; k++)
 			ptrace_detach(procs[i].tids[k]);
+	}
 }
 
 static void free_procs(struct snap_proc *procs, size_t n)
@@ -250,7 +256,7 @@ static int stop_all(const char *name, struct snap_proc *procs, size_t n)
 			return err;
 		}
 		for (sp->seized = 0; sp->seized < sp->ntids; sp->seized++) {
-			err = ptrace_seize_stop(sp->tids[sp->seized]);
+			err = ptrace_seize_stop(sp->tids[sp->seized], &sp->stopped);
 			if (err) {
 				pr_err("cannot stop thread %d of pid %d: %s", sp->tids[sp->seized],
 				       sp->pid, strerror(-err));
@@ -382,6 +388,8 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 		struct snap_proc *sp = &procs[i];
 
 		err = dump_process(&d, sp->pid, sp->tids, sp->ntids, &sp->core);
+		if (!err && sp->stopped) /* stopped again once restored */
+			js_i64(sp->core, "stopped", sp->stopped);
 		nthreads += sp->ntids;
 	}
 	if (!err && rec.own_ns)

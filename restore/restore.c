@@ -367,7 +367,7 @@ static int take_over(struct rst_proc *p)
 {
 	struct remote r;
 	uint64_t t = now_ns(CLOCK_MONOTONIC);
-	int err = ptrace_seize_stop(p->sys_pid);
+	int err = ptrace_seize_stop(p->sys_pid, NULL);
 
 	if (err) {
 		pr_err("restore: cannot stop the new process %d: %s", p->sys_pid, strerror(-err));
@@ -428,7 +428,10 @@ static void release(const struct app_record *rec, const struct rst_app *a)
 {
 	int frozen = cgroup_freeze(rec->cgroup, 1, FREEZE_TIMEOUT_MS) == 0;
 
-	for (size_t k = 0; k < a->nprocs; k++)
+	for (size_t k = 0; k < a->nprocs; k++) {
+		/* a process that was stopped (SIGSTOP, job control) stops as it goes */
+		if (a->procs[k].stopped)
+			kill(a->procs[k].sys_pid, a->procs[k].stopped);
 		for (size_t i = 0; i < a->procs[k].nthreads; i++) {
 			const struct rst_thread *t = &a->procs[k].threads[i];
 			int err = ptrace_detach(t->sys_tid);
@@ -437,6 +440,7 @@ static void release(const struct app_record *rec, const struct rst_app *a)
 				pr_warn("restore: pid %d thread %d: cannot let it go: %s",
 					a->procs[k].pid, t->tid, strerror(-err));
 		}
+	}
 	if (frozen)
 		cgroup_freeze(rec->cgroup, 0, FREEZE_TIMEOUT_MS);
 }

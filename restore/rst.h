@@ -183,6 +183,7 @@ struct rst_proc {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
 	int dumpable;
+	int stopped; /* the signal that had stopped it (SIGSTOP, job control), or 0 */
 	struct json_object *attrs; /* kinds/task.c: OOM score, subreaper... (checked) */
 	struct json_object *timers; /* kinds/posix_timer.c (checked), or NULL */
 	struct rlimit rlimits[RST_RLIMITS];

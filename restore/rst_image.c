@@ -319,6 +319,11 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 			BAD("%s", pid, why);
 		p->attrs = json_object_get(jg_obj(core, "attrs"));
 		p->timers = json_object_get(jg_arr(core, "posix_timers"));
+		if (json_object_object_get_ex(core, "stopped", NULL) &&
+		    (jg_int(core, "stopped", &p->stopped) ||
+		     (p->stopped != SIGSTOP && p->stopped != SIGTSTP && p->stopped != SIGTTIN &&
+		      p->stopped != SIGTTOU)))
+			BAD("its stop signal is damaged", pid);
 	}
 	p->pid = pid;
 	if (jg_int(core, "ppid", &p->ppid) || jg_int(core, "pgid", &p->pgid) ||

@@ -314,6 +314,28 @@ static void test_inspect(void **state)
 	assert_true(jbool(w->cp, "ok"));
 }
 
+/*
+ * A tree adopted with appshot-trace attach while it holds two zombies and
+ * a stopped child (attach gathered no zombie before: it never settled),
+ * snapshotted and restored in our PID namespace.
+ */
+static void test_attached_jobs(void **state)
+{
+	struct wl *w = *state;
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio_attached(w, "rs_tree", "1", "zombie", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "image", NULL);
+	wl_restore(w, "image", NULL);
+	wl_go(w);
+	wl_wait(w, 2);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("rs_tree found its state changed after an attached restore");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_inspect, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_attached_no_sync, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_attached_jobs, wl_setup, wl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("restore", tests, testlib_setup, testlib_teardown);

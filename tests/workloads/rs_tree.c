@@ -17,7 +17,8 @@
  * shared file once more first: main must see its offset move.
  *
  * With "zombie" main holds two children that ended (one exited 7, one
- * killed by SIGTERM) unreaped meanwhile; with "daemon" a daemon that
+ * killed by SIGTERM) unreaped meanwhile, and one stopped by SIGSTOP (it is
+ * still stopped after the restores, and goes on with SIGCONT); with "daemon" a daemon that
  * double-forked (setsid in the middle one, which left) runs in a session
  * whose leader is gone, its parent init; with "outside" a pipe to the
  * harness at fd 20, or with "mqueue" a POSIX message queue, must make the
@@ -180,7 +181,7 @@ int main(int argc, char **argv)
 	char path[4200], buf[64] = "";
 	const char *mode = argc > 2 ? argv[2] : "";
 	struct self s;
-	pid_t a, b, z = -1, z2 = -1;
+	pid_t a, b, z = -1, z2 = -1, stopped = -1;
 	char mqname[64];
 	mqd_t mq = -1;
 	siginfo_t si;
@@ -258,6 +259,13 @@ int main(int argc, char **argv)
 		}
 		WL_CHECK(waitid(P_PID, z, &si, WEXITED | WNOWAIT) == 0);
 		WL_CHECK(waitid(P_PID, z2, &si, WEXITED | WNOWAIT) == 0);
+		stopped = fork();
+		WL_CHECK(stopped >= 0);
+		if (stopped == 0) {
+			raise(SIGSTOP);
+			_exit(5); /* after its SIGCONT */
+		}
+		WL_CHECK(waitpid(stopped, &status, WUNTRACED) == stopped && WIFSTOPPED(status));
 	} else if (!strcmp(mode, "daemon")) {
 		pid_t mid = fork();
 
@@ -292,6 +300,17 @@ int main(int argc, char **argv)
 		wl_checkpoint("{\"cp\":%d,\"pid\":%d,\"a\":%d,\"b\":%d}", c, (int)getpid(), (int)a,
 			      (int)b);
 
+	if (stopped > 0) {
+		/* stopped still: it has not gone on to exit (its /proc is not in view here) */
+		usleep(100000);
+		memset(&si, 0, sizeof(si));
+		WL_CHECK(waitid(P_PID, stopped, &si, WEXITED | WNOHANG | WNOWAIT) == 0);
+		wl_expect(si.si_pid == 0, "the stopped child went on and ended (%d)", si.si_status);
+		WL_CHECK(kill(stopped, SIGCONT) == 0);
+		WL_CHECK(waitpid(stopped, &status, 0) == stopped);
+		wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 5,
+			  "the stopped child ended %#x after its SIGCONT", status);
+	}
 	if (z > 0) {
 		WL_CHECK(waitpid(z, &status, 0) == z);
 		wl_expect(WIFEXITED(status) && WEXITSTATUS(status) == 7, "the zombie was %#x",
