@@ -609,10 +609,13 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 		err = posix_timers_save(&r, pid, d->vpid, threads, core);
 	if (!err) {
 		long dumpable = remote_syscall(&r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+		long bits = remote_syscall(&r, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 
-		if (dumpable < 0)
-			err = dumpable;
+		if (dumpable < 0 || bits < 0)
+			err = dumpable < 0 ? dumpable : bits;
 		js_i64(core, "dumpable", dumpable);
+		/* with the credentials: keep-caps, no-root, their locks */
+		js_i64(jg_obj(core, "creds"), "securebits", bits);
 	}
 	/* The scratch page goes before the memory is read: it is not the process's. */
 	if (!err)

@@ -182,6 +182,7 @@ struct rst_proc {
 	size_t ngroups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
+	int securebits; /* PR_SET_SECUREBITS: keep-caps, no-root... and their locks */
 	int dumpable;
 	int stopped; /* the signal that had stopped it (SIGSTOP, job control), or 0 */
 	struct json_object *attrs; /* kinds/task.c: OOM score, subreaper... (checked) */

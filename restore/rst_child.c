@@ -157,9 +157,17 @@ static int set_owner(int fd, const struct rst_object *ob)
 	struct timespec t[2] = { { ob->atime_ns / 1000000000, ob->atime_ns % 1000000000 },
 				 { ob->mtime_ns / 1000000000, ob->mtime_ns % 1000000000 } };
 
+	int now;
+
 	if (fchown(fd, ob->uid, ob->gid) || fchmod(fd, ob->mode & 07777) || futimens(fd, t))
 		return -1;
-	return ob->seals && fcntl(fd, F_ADD_SEALS, ob->seals) ? -1 : 0;
+	if (!ob->seals)
+		return 0;
+	/* a tmpfs file that is no memfd comes sealed against seals (F_SEAL_SEAL) already */
+	now = fcntl(fd, F_GET_SEALS);
+	if (now < 0)
+		return -1;
+	return (ob->seals & ~now) && fcntl(fd, F_ADD_SEALS, ob->seals & ~now) ? -1 : 0;
 }
 
 int rst_object_create(const struct rst_object *ob, int pages_fd, uint64_t pages_off, char *why,

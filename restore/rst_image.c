@@ -352,6 +352,11 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 	for (size_t i = 0; i < p->ngroups; i++)
 		p->groups[i] = json_object_get_int64(json_object_array_get_idx(a, i));
 	jg_bool(creds, "no_new_privs", &p->no_new_privs);
+	p->securebits = 0;
+	if (json_object_object_get_ex(creds, "securebits", NULL) &&
+	    (jg_int(creds, "securebits", &p->securebits) || p->securebits < 0 ||
+	     p->securebits > 0xff))
+		BAD("its securebits are damaged", p->pid);
 
 	a = jg_arr(core, "rlimits");
 	if (!a || json_object_array_length(a) > RST_RLIMITS)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <linux/securebits.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -253,13 +254,22 @@ static int thread_self(struct remote *tr, struct rst_thread *t)
 }
 
 /* Credentials are per thread: each sets its own, privileges given up last. */
+/*
+ * The thread takes the image's credentials, in the order the kernel needs:
+ * the bounding set first (CAP_SETPCAP); setuid's fix-up of capabilities
+ * held off (SECBIT_NO_SETUID_FIXUP), so every capability we need stays
+ * effective through the id changes: groups, gids and fsgid, uids and
+ * fsuid (setresuid resets it); the inheritable set and the ambient
+ * capabilities; the image's securebits; the image's capability sets last,
+ * which may take away what it took to get there.
+ */
 static int thread_creds(struct rst_proc *p, struct remote *tr)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = {
 		{ p->cap_eff, p->cap_prm, p->cap_inh },
 		{ p->cap_eff >> 32, p->cap_prm >> 32, p->cap_inh >> 32 },
-	};
+	}, now[2];
 	unsigned long s = tr->scratch;
 	gid_t groups[256];
 
@@ -271,16 +281,30 @@ static int thread_creds(struct rst_proc *p, struct remote *tr)
 		return -E2BIG;
 	for (size_t i = 0; i < p->ngroups; i++)
 		groups[i] = p->groups[i];
-	if (remote_write(tr, s, groups, p->ngroups * sizeof(gid_t)) ||
+	if (failed(rsys(tr, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS,
+			SECBIT_NO_SETUID_FIXUP | SECBIT_KEEP_CAPS, 0, 0, 0, 0)) ||
+	    remote_write(tr, s, groups, p->ngroups * sizeof(gid_t)) ||
 	    failed(rsys(tr, "setgroups", SYS_setgroups, p->ngroups, s, 0, 0, 0, 0)) ||
 	    failed(rsys(tr, "setresgid", SYS_setresgid, p->gid[0], p->gid[1], p->gid[2], 0, 0, 0)) ||
-	    failed(rsys(tr, "PR_SET_KEEPCAPS", SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0, 0)) ||
+	    rsys(tr, "setfsgid", SYS_setfsgid, p->gid[3], 0, 0, 0, 0, 0) < 0 ||
 	    failed(rsys(tr, "setresuid", SYS_setresuid, p->uid[0], p->uid[1], p->uid[2], 0, 0, 0)) ||
-	    failed(rsys(tr, "setfsuid", SYS_setfsuid, p->uid[3], 0, 0, 0, 0, 0)) ||
-	    failed(rsys(tr, "setfsgid", SYS_setfsgid, p->gid[3], 0, 0, 0, 0, 0)) ||
-	    failed(rsys(tr, "PR_SET_KEEPCAPS", SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0, 0)))
+	    rsys(tr, "setfsuid", SYS_setfsuid, p->uid[3], 0, 0, 0, 0, 0) < 0)
 		return -EPERM;
-	if (remote_write(tr, s, &hdr, sizeof(hdr)) || remote_write(tr, s + 64, data, sizeof(data)) ||
+	/* setfs[ug]id say nothing when refused: asked again, they tell */
+	if (rsys(tr, "setfsuid", SYS_setfsuid, -1, 0, 0, 0, 0, 0) != p->uid[3] ||
+	    rsys(tr, "setfsgid", SYS_setfsgid, -1, 0, 0, 0, 0, 0) != p->gid[3]) {
+		pr_err("restore: thread %d: cannot take fsuid %lld fsgid %lld", tr->tid,
+		       (long long)p->uid[3], (long long)p->gid[3]);
+		return -EPERM;
+	}
+	/* ambient capabilities need them inheritable (and permitted: all are, still) */
+	if (remote_write(tr, s, &hdr, sizeof(hdr)) ||
+	    failed(rsys(tr, "capget", SYS_capget, s, s + 64, 0, 0, 0, 0)) ||
+	    remote_read(tr, s + 64, now, sizeof(now)))
+		return -EPERM;
+	now[0].inheritable = data[0].inheritable;
+	now[1].inheritable = data[1].inheritable;
+	if (remote_write(tr, s, &hdr, sizeof(hdr)) || remote_write(tr, s + 64, now, sizeof(now)) ||
 	    failed(rsys(tr, "capset", SYS_capset, s, s + 64, 0, 0, 0, 0)))
 		return -EPERM;
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -288,6 +312,12 @@ static int thread_creds(struct rst_proc *p, struct remote *tr)
 		    failed(rsys(tr, "PR_CAP_AMBIENT_RAISE", SYS_prctl, PR_CAP_AMBIENT,
 				PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0)))
 			return -EPERM;
+	if (failed(rsys(tr, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, p->securebits, 0, 0,
+			0, 0)))
+		return -EPERM;
+	if (remote_write(tr, s, &hdr, sizeof(hdr)) || remote_write(tr, s + 64, data, sizeof(data)) ||
+	    failed(rsys(tr, "capset", SYS_capset, s, s + 64, 0, 0, 0, 0)))
+		return -EPERM;
 	return 0;
 }
 
@@ -306,6 +336,7 @@ static int creds_differ(const struct rst_proc *p)
 		if (p->uid[i] != u[i] || p->gid[i] != g[i])
 			return 1;
 	if (p->uid[3] != u[1] || p->gid[3] != g[1] || n < 0 || (size_t)n != p->ngroups ||
+	    p->securebits != prctl(PR_GET_SECUREBITS) ||
 	    p->cap_amb || p->cap_inh != (d[0].inheritable | (uint64_t)d[1].inheritable << 32) ||
 	    p->cap_prm != (d[0].permitted | (uint64_t)d[1].permitted << 32) ||
 	    p->cap_eff != (d[0].effective | (uint64_t)d[1].effective << 32))

@@ -19,6 +19,10 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <sys/fsuid.h>
+
 #include "wl.h"
 
 #define BIG 65536
@@ -36,6 +40,10 @@ struct view {
 	gid_t rgid, egid, sgid;
 	gid_t groups[16];
 	int ngroups;
+	uid_t fsuid;
+	gid_t fsgid;
+	int securebits;
+	struct __user_cap_data_struct caps[2];
 };
 
 static void take(struct view *v)
@@ -68,6 +76,14 @@ static void take(struct view *v)
 	WL_CHECK(getresuid(&v->ruid, &v->euid, &v->suid) == 0);
 	WL_CHECK(getresgid(&v->rgid, &v->egid, &v->sgid) == 0);
 	v->ngroups = getgroups(16, v->groups);
+	v->fsuid = setfsuid(-1); /* an invalid id: no change, the current one back */
+	v->fsgid = setfsgid(-1);
+	v->securebits = prctl(PR_GET_SECUREBITS);
+	{
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+		WL_CHECK(syscall(SYS_capget, &hdr, v->caps) == 0);
+	}
 	(void)buf;
 }
 
@@ -118,6 +134,14 @@ static void compare(const struct view *a, const struct view *b)
 	wl_expect(a->ngroups == b->ngroups &&
 			  !memcmp(a->groups, b->groups, a->ngroups * sizeof(gid_t)),
 		  "%d groups, were %d", b->ngroups, a->ngroups);
+	wl_expect(a->fsuid == b->fsuid && a->fsgid == b->fsgid, "fsuid %u fsgid %u, were %u %u",
+		  b->fsuid, b->fsgid, a->fsuid, a->fsgid);
+	wl_expect(a->securebits == b->securebits, "securebits %#x, were %#x", b->securebits,
+		  a->securebits);
+	wl_expect(!memcmp(a->caps, b->caps, sizeof(a->caps)),
+		  "capabilities eff %#x prm %#x inh %#x, were %#x %#x %#x", b->caps[0].effective,
+		  b->caps[0].permitted, b->caps[0].inheritable, a->caps[0].effective,
+		  a->caps[0].permitted, a->caps[0].inheritable);
 }
 
 /* Timers run on: still armed, with no more left than before, same interval. */
@@ -166,7 +190,11 @@ int main(int argc, char **argv)
 
 		WL_CHECK(setgroups(3, groups) == 0);
 		WL_CHECK(setresgid(1001, 1002, 1003) == 0);
+		/* fs ids of their own, and a securebit that outlives root */
+		setfsgid(1004);
+		WL_CHECK(prctl(PR_SET_SECUREBITS, SECBIT_NOROOT) == 0);
 		WL_CHECK(setresuid(2001, 2002, 2003) == 0);
+		setfsuid(2003);
 	} else {
 		WL_CHECK(prctl(PR_SET_DUMPABLE, 0) == 0);
 	}
