@@ -131,5 +131,11 @@ int posix_timers_restore(struct remote *r, struct json_object *list, char *why, 
 
 /* file.c: a character device whose open file is only its path (null, ttys...). */
 int kind_plain_device(dev_t rdev);
+/*
+ * file.c: a directory removed while it was held, made again at its path
+ * for the while (its missing parents too), opened with flags and removed
+ * again: an fd (close-on-exec), or -1 (errno; EEXIST: another is there).
+ */
+int kind_ghost_dir(const char *path, int flags);
 
 #endif /* APPSHOT_KIND_H */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -200,8 +201,18 @@ static int save_pipe(const struct fd_seen *s, struct json_object *o)
 	return save_bytes(s, find_pipe(s->d, s->st.st_dev, pipe_ino(s->link)), o);
 }
 
+/* A FIFO removed while open is made again at its path for the while (a ghost). */
 static int save_fifo(const struct fd_seen *s, struct json_object *o)
 {
+	size_t n = strlen(s->link);
+
+	if (n > 10 && !strcmp(s->link + n - 10, " (deleted)")) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%.*s", (int)(n - 10), s->link);
+		js_str(o, "path", path);
+		js_bool(o, "deleted", 1);
+	}
 	return save_bytes(s, find_pipe(s->d, s->st.st_dev, s->st.st_ino), o);
 }
 
@@ -211,6 +222,7 @@ static int save_fifo(const struct fd_seen *s, struct json_object *o)
 struct pipe_fd {
 	uint64_t ino;
 	int size;
+	int deleted; /* a FIFO removed while open */
 	int64_t bytes; /* unread bytes, -1 if another fd of it says */
 	char data[64]; /* the blob record with them */
 };
@@ -230,6 +242,10 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 	if (json_object_object_get_ex(o, "pipe_bytes", NULL) &&
 	    (jg_i64(o, "pipe_bytes", &pf->bytes) || pf->bytes < 0 || pf->bytes > pf->size)) {
 		snprintf(why, len, "its pipe's bytes are damaged");
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "deleted", NULL) && jg_bool(o, "deleted", &pf->deleted)) {
+		snprintf(why, len, "its FIFO's record is damaged");
 		return -1;
 	}
 	if (pf->bytes > 0 && jg_str(o, "pipe_data", pf->data, sizeof(pf->data))) {
@@ -269,8 +285,10 @@ static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)
 		a->pipes = pp;
 		pp = &a->pipes[a->npipes++];
 		*pp = (struct rst_pipe){ .ino = pf->ino, .rd = -1, .wr = -1 };
-		if (f->kind == &kind_fifo)
+		if (f->kind == &kind_fifo) {
 			pp->fifo = f->path;
+			pp->ghost = pf->deleted;
+		}
 	}
 	if (pf->size > pp->size)
 		pp->size = pf->size;
@@ -305,9 +323,16 @@ static int make_pipe(struct rst_pipe *pp)
 	int fds[2];
 
 	if (pp->fifo) {
+		if (pp->ghost && mkfifo(pp->fifo, 0600)) {
+			pr_perror("restore: cannot make the removed FIFO %s again for the while",
+				  pp->fifo);
+			return -errno;
+		}
 		/* a reader first, so that the writer's open does not wait */
 		fds[0] = open(pp->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		fds[1] = fds[0] < 0 ? -1 : open(pp->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (pp->ghost)
+			unlink(pp->fifo);
 		if (fds[1] < 0) {
 			pr_perror("restore: cannot open the FIFO %s", pp->fifo);
 			if (fds[0] >= 0)

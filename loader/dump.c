@@ -550,9 +550,19 @@ int dump_process(struct dump *d, pid_t pid, const pid_t *tids, size_t ntids,
 		js_str(core, "comm", buf);
 	link_of(pid, "exe", buf, sizeof(buf));
 	js_str(core, "exe", buf);
+	/* a directory removed while it was the cwd: made for the while at restore (a ghost) */
 	link_of(pid, "cwd", buf, sizeof(buf));
+	if (strlen(buf) > 10 && !strcmp(buf + strlen(buf) - 10, " (deleted)")) {
+		buf[strlen(buf) - 10] = 0;
+		js_bool(core, "cwd_deleted", 1);
+	}
 	js_str(core, "cwd", buf);
 	link_of(pid, "root", buf, sizeof(buf));
+	if (strlen(buf) > 10 && !strcmp(buf + strlen(buf) - 10, " (deleted)")) {
+		pr_err("pid %d's root directory (%s) was removed: appshot cannot save that yet",
+		       d->vpid, buf);
+		return -ENOTSUP;
+	}
 	js_str(core, "root", buf);
 	if (!status_field(status, "Umask", v, sizeof(v)))
 		js_i64(core, "umask", strtol(v, NULL, 8));

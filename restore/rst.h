@@ -175,6 +175,7 @@ struct rst_proc {
 	size_t nchildren;
 	char comm[16];
 	char exe[PATH_MAX], cwd[PATH_MAX], root[PATH_MAX];
+	int cwd_deleted; /* its cwd was removed: made again for the while (kind_ghost_dir) */
 	int umask;
 	uint64_t personality;
 	int64_t uid[4], gid[4];
@@ -229,6 +230,7 @@ struct rst_proc {
 struct rst_pipe {
 	uint64_t ino;
 	const char *fifo; /* a named FIFO: its path (then ino is its inode there) */
+	int ghost; /* the FIFO was removed while open: made there for the while */
 	int size;
 	char data_name[64];
 	void *data;

@@ -370,7 +370,15 @@ int rst_child_files(const struct rst_app *a, struct rst_proc *p, char *why, size
 		     strerror(errno));
 	if (strcmp(p->root, "/") && chroot(p->root))
 		FAIL("cannot change root to %s: %s", p->root, strerror(errno));
-	if (chdir(p->cwd))
+	if (p->cwd_deleted) {
+		int fd = kind_ghost_dir(p->cwd, O_RDONLY);
+
+		if (fd < 0 || fchdir(fd))
+			FAIL("cannot change directory to %s (removed, made again for the while): %s",
+			     p->cwd, strerror(errno));
+		close(fd);
+	} else if (chdir(p->cwd)) {
 		FAIL("cannot change directory to %s: %s", p->cwd, strerror(errno));
+	}
 	return 0;
 }

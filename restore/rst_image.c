@@ -333,6 +333,9 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 	    jg_str(core, "root", p->root, sizeof(p->root)) || jg_int(core, "umask", &p->umask) ||
 	    jg_u64(core, "personality", &p->personality) || jg_int(core, "dumpable", &p->dumpable))
 		BAD("the record is incomplete", p->pid);
+	if (json_object_object_get_ex(core, "cwd_deleted", NULL) &&
+	    (jg_bool(core, "cwd_deleted", &p->cwd_deleted) || p->cwd[0] != '/'))
+		BAD("its removed cwd is damaged", p->pid);
 
 	creds = jg_obj(core, "creds");
 	if (!creds || !jg_arr(creds, "uid") || !jg_arr(creds, "gid") ||

@@ -117,6 +117,13 @@ static void test_unix_shapes_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_unix_shapes", NULL, 1);
 }
 
+/* A removed cwd, directory fd and unlinked FIFO: made again as ghosts. */
+static void test_ghosts_three_cycles(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle_checked(*state, NULL, 3, "rs_ghosts", NULL, 1);
+}
+
 static void test_unix_three_cycles(void **state)
 {
 	TESTLIB_REQUIRE();
@@ -352,6 +359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attrs_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_timers_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_shapes_three_cycles, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_ghosts_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_unix_three_cycles, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_process_state_three_cycles, wl_setup,
 						wl_teardown),
