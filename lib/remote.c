@@ -171,37 +171,52 @@ int remote_write(struct remote *r, unsigned long addr, const void *buf, size_t l
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 }
 
-int remote_find_syscall(struct remote *r)
+/* A syscall instruction (0f 05: one wherever execution starts at it) in [lo, hi) of r. */
+static int syscall_in(struct remote *r, unsigned long lo, unsigned long hi)
 {
-	unsigned long lo = 0, hi = 0;
-	char path[64], line[512];
-	unsigned char *buf;
-	FILE *f;
-	int err = -ENOENT;
+	unsigned char buf[65536];
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", r->tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "[vdso]"))
-			sscanf(line, "%lx-%lx", &lo, &hi);
-	fclose(f);
-	if (!lo || hi - lo > (1 << 20))
-		return -ENOENT;
-	buf = malloc(hi - lo);
-	if (!buf)
-		return -ENOMEM;
-	if (remote_read(r, lo, buf, hi - lo) == 0) {
-		/* 0f 05 is syscall wherever execution starts at it. */
-		for (unsigned long i = 0; i + 1 < hi - lo; i++)
+	for (unsigned long at = lo; at < hi; at += sizeof(buf) - 1) {
+		size_t n = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
+
+		if (remote_read(r, at, buf, n))
+			return -EIO;
+		for (size_t i = 0; i + 1 < n; i++)
 			if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
-				r->sysip = lo + i;
-				err = 0;
-				break;
+				r->sysip = at + i;
+				return 0;
 			}
 	}
-	free(buf);
+	return -ENOENT;
+}
+
+/*
+ * The vdso's syscall instruction; a process that unmapped its vdso has one
+ * in its code (an executable mapping: the first 64 MiB of them are looked at).
+ */
+int remote_find_syscall(struct remote *r, int without_vdso)
+{
+	unsigned long lo, hi, seen = 0;
+	char path[64], line[512], perms[8];
+	int err = -ENOENT, pass;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", r->tid);
+	for (pass = without_vdso ? 1 : 0; pass < 2 && err; pass++) {
+		f = fopen(path, "re");
+		if (!f)
+			return -errno;
+		while (err && fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+				continue;
+			if (pass == 0 ? !strstr(line, "[vdso]")
+				      : perms[2] != 'x' || strstr(line, "[vdso]") || seen > (64u << 20))
+				continue;
+			seen += hi - lo;
+			err = syscall_in(r, lo, hi);
+		}
+		fclose(f);
+	}
 	return err;
 }
 
@@ -222,7 +237,7 @@ int remote_open(struct remote *r, pid_t tid)
 	if (!err)
 		err = sigmask_set(tid, ~0ull); /* nothing delivered while we work */
 	if (!err)
-		err = remote_find_syscall(r);
+		err = remote_find_syscall(r, 0);
 	if (err) {
 		close(r->mem);
 		r->mem = -1;

@@ -58,8 +58,11 @@ int remote_scratch(struct remote *r, size_t len);
 /* The thread's memory through /proc/TID/mem (which ignores page protections). */
 int remote_write(struct remote *r, unsigned long addr, const void *buf, size_t len);
 int remote_read(struct remote *r, unsigned long addr, void *buf, size_t len);
-/* Find the vdso's syscall instruction again (after the vdso moved). */
-int remote_find_syscall(struct remote *r);
+/*
+ * Find a syscall instruction again: the vdso's, or (without_vdso, or when
+ * the process has none) one in its code.
+ */
+int remote_find_syscall(struct remote *r, int without_vdso);
 /* Unmap the scratch, put registers and mask back; the thread stays stopped. */
 int remote_close(struct remote *r);
 /* Give up without putting anything back (the thread is about to be replaced or killed). */

@@ -121,10 +121,15 @@ static uint64_t free_place(const struct rst_proc *p, const struct range *sp, int
 	return 0;
 }
 
-/* Move the vdso and vvar areas to where the image had them. */
+/*
+ * Move the vdso and vvar areas to where the image had them; those it has not
+ * go, but a vdso (whose syscall instruction we use) stays at the spare place
+ * until the process's own code is there: *lent says which of sp it is.
+ */
 static int move_specials(struct rst_proc *p, struct remote *r, struct range *sp, int nsp,
-			 uint64_t spare)
+			 uint64_t spare, int *lent)
 {
+	*lent = -1;
 
 	/* Via a spare place first: the old and new places may overlap. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -136,12 +141,14 @@ static int move_specials(struct rst_proc *p, struct remote *r, struct range *sp,
 			for (size_t k = 0; k < p->nvmas; k++)
 				if (!strcmp(p->vmas[k].kind, sp[i].name))
 					want = &p->vmas[k];
-			if (!want) {
+			if (!want && (pass == 1 || strcmp(sp[i].name, "vdso"))) {
 				if (pass == 0)
 					SYS(r, SYS_munmap, sp[i].start, sp[i].end - sp[i].start, 0, 0, 0, 0);
 				continue;
 			}
-			if (want->end - want->start != sp[i].end - sp[i].start) {
+			if (!want)
+				*lent = i;
+			else if (want->end - want->start != sp[i].end - sp[i].start) {
 				pr_err("restore: the %s of this kernel is %llu bytes, the image's %llu: "
 				       "restore on the kernel the image was made on",
 				       sp[i].name, (unsigned long long)(sp[i].end - sp[i].start),
@@ -540,7 +547,7 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 	struct open_file *cache = calloc(64, sizeof(*cache));
 	size_t ncache = 0;
 	uint64_t scratch;
-	int nsp, err;
+	int nsp, lent, err;
 	long ret;
 
 	if (!cache)
@@ -573,7 +580,7 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 	}
 	r->scratch = scratch;
 	r->scratch_len = SCRATCH_LEN;
-	err = move_specials(p, r, sp, nsp, scratch + SCRATCH_LEN);
+	err = move_specials(p, r, sp, nsp, scratch + SCRATCH_LEN, &lent);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < p->nobjects && !err; i++) {
@@ -597,6 +604,16 @@ int rst_memory(struct rst_proc *p, struct remote *r)
 	}
 	if (!err)
 		err = set_mm(p, r, cache, &ncache);
+	if (!err && lent >= 0) {
+		/* the process had unmapped its vdso: a syscall of its own code from now */
+		err = remote_find_syscall(r, 1);
+		if (err)
+			pr_err("restore: pid %d unmapped its vdso and its code has no syscall "
+			       "instruction to restore it with", p->pid);
+		else
+			SYS(r, SYS_munmap, sp[lent].start, sp[lent].end - sp[lent].start, 0, 0, 0,
+			    0);
+	}
 	for (size_t i = 0; i < ncache; i++)
 		SYS(r, SYS_close, cache[i].fd, 0, 0, 0, 0, 0);
 	for (size_t i = 0; i < p->nobjects; i++)

@@ -8,13 +8,16 @@
  * (still the file's), shared anonymous memory, a memfd mapped and open,
  * and the vdso. Restored anonymous memory must behave as such:
  * MADV_DONTNEED gives zero pages, a fork copies on write.
+ * With novdso the process unmaps its vdso and vvar areas first (as some
+ * sandboxes and language runtimes do): they must stay away.
  *
- * usage: rs_memory [cycles]
+ * usage: rs_memory [cycles] [novdso]
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -73,6 +76,25 @@ static char *make_file(const char *dir, const char *name, size_t len, uint64_t s
 	return path;
 }
 
+/* Unmap the vdso and vvar areas: glibc's clock calls must be syscalls then. */
+static void unmap_vdso(void)
+{
+	unsigned long lo[4], hi[4];
+	char line[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	WL_CHECK(f);
+	while (n < 4 && fgets(line, sizeof(line), f))
+		if ((strstr(line, "[vdso]") || strstr(line, "[vvar")) &&
+		    sscanf(line, "%lx-%lx", &lo[n], &hi[n]) == 2)
+			n++;
+	fclose(f);
+	WL_CHECK(n > 0);
+	for (int i = 0; i < n; i++)
+		WL_CHECK(munmap((void *)lo[i], hi[i] - lo[i]) == 0);
+}
+
 /* Grow the stack by about depth KiB and check it is usable. */
 static int deep(int depth)
 {
@@ -90,6 +112,7 @@ int main(int argc, char **argv)
 {
 	static char maps_before[65536], maps_after[65536];
 	int cycles = argc > 1 ? atoi(argv[1]) : 1, pfd, sfd, mfd;
+	int novdso = argc > 2 && !strcmp(argv[2], "novdso");
 	const char *dir = getenv("WL_DIR");
 	char *anon, *none, *split, *priv, *shared, *shanon, *memfd_map, *big, *small[HEAP_SMALL];
 	char *ro_shared;
@@ -101,6 +124,8 @@ int main(int argc, char **argv)
 
 	wl_init();
 	WL_CHECK(dir && page);
+	if (novdso)
+		unmap_vdso();
 
 	/* private anonymous: half touched, half never */
 	anon = mmap(NULL, ANON_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -177,6 +202,9 @@ int main(int argc, char **argv)
 		WL_CHECK(pread(mfd, page, 3 * PG, 0) == (ssize_t)(3 * PG));
 		EXPECT_FILL(page, 3 * PG, 10, "a memfd read through its fd");
 		wl_expect((void *)getauxval(AT_SYSINFO_EHDR) == vdso, "the vdso moved");
+		if (novdso)
+			wl_expect(!strstr(maps_after, "[vdso]") && !strstr(maps_after, "[vvar"),
+				  "an unmapped vdso is back:\n%s", maps_after);
 	}
 
 	/* still what it was: shared with files and objects, anonymous, growable */
@@ -217,8 +245,11 @@ int main(int argc, char **argv)
 		free(p);
 	}
 	wl_expect(deep(2048) == 2049, "the stack does not grow");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t0);
+	if (novdso)
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t1);
+	else
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 	wl_expect(t1.tv_sec > t0.tv_sec || (t1.tv_sec == t0.tv_sec && t1.tv_nsec >= t0.tv_nsec),
 		  "the vdso's clock goes backwards");
 	return wl_result(cycles + 1);
