@@ -131,3 +131,90 @@ int pipe_ends(struct bpf_iter__task_file *ctx)
 		       BPF_CORE_READ(pipe, writers));
 	return 0;
 }
+
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* Fields some kernels have and others not, or have elsewhere (CO-RE flavours). */
+struct inet_sock___fl {
+	void *ipv6_fl_list; /* 6.5+: here */
+} __attribute__((preserve_access_index));
+struct ipv6_pinfo___fl {
+	void *ipv6_fl_list; /* before */
+} __attribute__((preserve_access_index));
+struct tcp_sock___ao {
+	void *ao_info; /* TCP-AO: 6.7+, when built */
+} __attribute__((preserve_access_index));
+
+/*
+ * `sock_state`: what the sockets of an application's processes keep that no
+ * getsockopt shows, "tgid ino shutdown groups mc_index reuseport_prog
+ * tcp_keys": the shutdown mask (a UDP socket's is nowhere else), whether it
+ * joined multicast or anycast groups or holds IPv6 flow labels (their lists),
+ * the interface index IP_MULTICAST_IF was given (getsockopt shows only the
+ * address), a BPF program choosing among its SO_REUSEPORT group, TCP MD5
+ * or AO keys, and the MSS a program set (TCP_MAXSEG shows the connection's).
+ */
+SEC("iter/task_file")
+int sock_state(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct sock_reuseport *reuse;
+	struct inet_sock *inet;
+	struct socket *sock;
+	struct sock *sk;
+	__u64 groups = 0, keys = 0, prog = 0;
+	__u32 tgid, shutdown, family, proto, user_mss = 0;
+	int mc_index = 0;
+
+	if (!task || !file)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (!member(tgid))
+		return 0;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	shutdown = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	reuse = BPF_CORE_READ(sk, sk_reuseport_cb);
+	if (reuse)
+		prog = (__u64)BPF_CORE_READ(reuse, prog);
+	inet = (struct inet_sock *)sk;
+	if (family == AF_INET || family == AF_INET6) {
+		groups = (__u64)BPF_CORE_READ(inet, mc_list);
+		mc_index = BPF_CORE_READ(inet, mc_index);
+	}
+	if (family == AF_INET6) {
+		struct inet_sock___fl *fl = (void *)sk;
+		struct ipv6_pinfo___fl *np = (void *)BPF_CORE_READ(inet, pinet6);
+
+		groups |= (__u64)BPF_CORE_READ(inet, pinet6, ipv6_mc_list) |
+			  (__u64)BPF_CORE_READ(inet, pinet6, ipv6_ac_list);
+		if (bpf_core_field_exists(fl->ipv6_fl_list))
+			groups |= (__u64)BPF_CORE_READ(fl, ipv6_fl_list);
+		else if (bpf_core_field_exists(np->ipv6_fl_list))
+			groups |= (__u64)BPF_CORE_READ(np, ipv6_fl_list);
+	}
+	if ((family == AF_INET || family == AF_INET6) && proto == IPPROTO_TCP) {
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+		struct tcp_sock___ao *ao = (void *)sk;
+
+		if (bpf_core_field_exists(tp->md5sig_info))
+			keys |= (__u64)BPF_CORE_READ(tp, md5sig_info);
+		if (bpf_core_field_exists(ao->ao_info))
+			keys |= (__u64)BPF_CORE_READ(ao, ao_info);
+		user_mss = BPF_CORE_READ(tp, rx_opt.user_mss);
+	}
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %lu %u %u %d %u %u %u\n", tgid,
+		       BPF_CORE_READ(file, f_inode, i_ino), shutdown, groups != 0, mc_index,
+		       prog != 0, keys != 0, user_mss);
+	return 0;
+}

@@ -426,6 +426,35 @@ void dump_tcp_release(struct dump *d, int undo)
 	d->nrepaired = 0;
 }
 
+#define RCV_SHUTDOWN 1
+#define SEND_SHUTDOWN 2
+
+/*
+ * How the application shut the socket down (the kernel's mask, from the
+ * sock_state iterator): a connection's FINs are in its TCP state, but not
+ * a shutdown(SHUT_RD) of its own; a UDP socket's is nowhere else.
+ */
+static int inet_shutdown(struct dump *d, int fd, const struct dump_sock *s, struct json_object *o)
+{
+	const char *state = jstr_or(o, "state");
+	int mask;
+
+	if (!s || !s->known) {
+		pr_err("pid %d fd %d: the tracer does not show its socket", d->vpid, fd);
+		return -EIO;
+	}
+	mask = s->sk_shutdown & (RCV_SHUTDOWN | SEND_SHUTDOWN);
+	if (!mask)
+		return 0;
+	if (!strcmp(state, "listen")) {
+		pr_err("pid %d fd %d is a listening TCP socket that was shut down (%d): appshot "
+		       "cannot save it yet", d->vpid, fd, mask);
+		return -ENOTSUP;
+	}
+	js_i64(o, "shutdown", mask);
+	return 0;
+}
+
 static int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *fdo)
 {
 	struct json_object *o;
@@ -451,6 +480,10 @@ static int dump_inet_fd(struct dump *d, pid_t pid, int fd, struct json_object *f
 		pr_err("cannot look at pid %d's socket fd %d: %s", d->vpid, fd, strerror(errno));
 	} else {
 		err = inet_state(d, fd, sk, o);
+		if (!err)
+			err = inet_shutdown(d, fd, s, o);
+		if (!err)
+			err = sockopt_save(d, fd, sk, s, !strcmp(jstr_or(o, "state"), "listen"), o);
 		if (!err && !strcmp(jstr_or(o, "state"), "established") && !d->leave_running)
 			err = keep_repaired(d, sk);
 		else
@@ -595,6 +628,10 @@ static int rst_parse_inet(struct json_object *o, struct rst_fd *f)
 	in->connected = !strcmp(state, "connected");
 	in->established = !strcmp(state, "established");
 	in->ended = !strcmp(state, "ended");
+	in->opts = json_object_get(jg_obj_or(x, "opts"));
+	if (json_object_object_get_ex(x, "shutdown", NULL) &&
+	    (jg_int(x, "shutdown", &in->shutdown) || in->shutdown < 0 || in->shutdown > 3))
+		return -1;
 	if (in->established) {
 		const struct {
 			const char *key;
@@ -795,6 +832,7 @@ static int rst_inet_release(const struct rst_fd *f, int fd)
 {
 	const struct rst_inet *in = &f->in;
 	int off = TCP_REPAIR_OFF, q = TCP_NO_QUEUE, err;
+	char why[256];
 
 	if (!in->established)
 		return 0;
@@ -813,8 +851,15 @@ static int rst_inet_release(const struct rst_fd *f, int fd)
 		pr_perror("restore: a TCP connection: cannot send its FIN");
 		err = -errno;
 	}
+	/* shut for reading by the application itself, its peer's FIN still to come */
+	if (!err && (in->shutdown & RCV_SHUTDOWN) && !in->peer_fin && shutdown(fd, SHUT_RD)) {
+		pr_perror("restore: a TCP connection: cannot shut it for reading");
+		err = -errno;
+	}
 	if (!err)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ in->reuseaddr }, sizeof(int));
+	if (!err && (err = sockopt_apply(fd, in->opts, 1, why, sizeof(why))))
+		pr_err("restore: a TCP connection to %s port %d: %s", in->peer, in->peer_port, why);
 	return err;
 }
 
@@ -889,6 +934,7 @@ static int rst_inet_make(const struct rst_fd *f)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd = socket(in->family, in->type | SOCK_CLOEXEC, 0), err = 0;
+	char why[256];
 	const struct {
 		int on, level, name;
 	} opts[] = {
@@ -916,6 +962,12 @@ static int rst_inet_make(const struct rst_fd *f)
 		close(fd);
 		return err;
 	}
+	err = sockopt_apply(fd, in->opts, 0, why, sizeof(why));
+	if (err) {
+		pr_err("restore: a socket on %s port %d: %s", in->addr, in->port, why);
+		close(fd);
+		return err;
+	}
 	/*
 	 * Connections the application's old sockets left in TIME_WAIT must not
 	 * keep the port: SO_REUSEADDR for the bind, then as it was (as CRIU).
@@ -932,7 +984,7 @@ static int rst_inet_make(const struct rst_fd *f)
 	}
 	if (in->ended) {
 		/* as it was: reading gives the end, writing EPIPE (its port is free now) */
-		if (shutdown(fd, SHUT_RDWR) && errno != ENOTCONN) {
+		if (shutdown(fd, in->shutdown ? in->shutdown - 1 : SHUT_RDWR) && errno != ENOTCONN) {
 			err = -errno;
 			close(fd);
 			return err;
@@ -976,6 +1028,20 @@ static int rst_inet_make(const struct rst_fd *f)
 		close(fd);
 		return err;
 	}
+	/* shutdown(2) of a socket not connected says ENOTCONN, and shuts it down */
+	if (in->shutdown && shutdown(fd, in->shutdown - 1) && errno != ENOTCONN) {
+		err = -errno;
+		pr_perror("restore: cannot shut a socket on %s port %d down again", in->addr,
+			  in->port);
+		close(fd);
+		return err;
+	}
+	err = sockopt_apply(fd, in->opts, 1, why, sizeof(why));
+	if (err) {
+		pr_err("restore: a socket on %s port %d: %s", in->addr, in->port, why);
+		close(fd);
+		return err;
+	}
 	return fd;
 }
 
@@ -999,7 +1065,7 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 		snprintf(why, len, "its TCP or UDP socket is damaged");
 		return -1;
 	}
-	return 0;
+	return sockopt_check(f->in.opts, why, len);
 }
 
 static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)

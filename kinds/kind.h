@@ -107,6 +107,20 @@ int fdattr_process(const struct rst_fd *f, char *why, size_t len);
 void fdattr_describe(struct json_object *o, char *buf, size_t len);
 
 /*
+ * sockopt.c: socket options. save: sk's options (a copy of pid's fd) that
+ * differ from a new socket's of its kind into o's "opts" (those only a
+ * listener has of its own, when it is one), or -errno with the reason said
+ * (what no option restores); s, what the kernel showed of it, or NULL.
+ * check: an "opts" (or NULL) as save writes it; apply: set them on sk,
+ * those set once it has its queue (late) or the others.
+ */
+struct dump_sock;
+int sockopt_save(struct dump *d, int fd, int sk, const struct dump_sock *s, int listener,
+		 struct json_object *o);
+int sockopt_check(struct json_object *opts, char *why, size_t len);
+int sockopt_apply(int sk, struct json_object *opts, int late, char *why, size_t len);
+
+/*
  * task.c: what a process (thread 0) or a thread (1) keeps besides memory,
  * fds and signals (scheduling, priorities, prctl settings...). save: read
  * from the stopped thread r into o's "attrs" (refusals said); check: o's

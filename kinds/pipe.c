@@ -92,15 +92,13 @@ static int in_pids(const pid_t *pids, size_t n, pid_t pid)
  */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n)
 {
-	int fd = tracer_iter_open("pipe_ends"), err = 0;
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char line[256];
+	int err;
+	FILE *f = tracer_iter_fopen("pipe_ends", &err);
 
 	if (!f) {
-		if (fd >= 0)
-			close(fd);
 		pr_err("cannot list the pipes of the application");
-		return fd < 0 ? fd : -ENOMEM;
+		return err;
 	}
 	while (!err && fgets(line, sizeof(line), f)) {
 		unsigned long long ino, file;

@@ -468,14 +468,11 @@ static int restore_mdwe(struct remote *r, struct json_object *v, char *why, size
 static int mm_state(pid_t pid, uint64_t *def_flags, unsigned int *membarrier)
 {
 	char line[128];
-	int fd = tracer_iter_open("mm_state"), found = -ESRCH;
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	int err, found = -ESRCH;
+	FILE *f = tracer_iter_fopen("mm_state", &err);
 
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return fd < 0 ? fd : -ENOMEM;
-	}
+	if (!f)
+		return err;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long flags;
 		unsigned int tgid, mb;

@@ -193,10 +193,12 @@ static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, 
 	}
 	getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &passcred, &l);
 	js_bool(o, "passcred", passcred);
+	err = sockopt_save(d, fd, sk, s, 0, o);
 	/* a stream socket never connected has no queue (reading it is EINVAL) */
-	err = s->state == TCP_LISTEN || (s->type != SOCK_DGRAM && !connected(s)) ?
-		      0 :
-		      peek_queue(d, sk, s, o);
+	if (!err)
+		err = s->state == TCP_LISTEN || (s->type != SOCK_DGRAM && !connected(s)) ?
+			      0 :
+			      peek_queue(d, sk, s, o);
 	if (err == -ENOTSUP)
 		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
 		       "cannot save them yet", d->vpid, fd);
@@ -262,6 +264,7 @@ static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
 	f->un.primary = 1;
 	if (jg_bool(u, "passcred", &f->un.passcred))
 		return -1;
+	f->un.opts = json_object_get(jg_obj(u, "opts"));
 	q = jg_arr(u, "queue"); /* a listener has none */
 	f->un.nqueue = q ? json_object_array_length(q) : 0;
 	f->un.queue = calloc(f->un.nqueue + 1, sizeof(*f->un.queue));
@@ -549,6 +552,7 @@ static int rst_socks_make(struct rst_app *a)
 	struct rst_fd **socks = NULL;
 	size_t n = 0;
 	int err = 0, one = 1;
+	char why[256];
 
 	for (size_t k = 0; k < a->nshared; k++)
 		if (a->shared[k]->kind == &kind_unix) {
@@ -592,8 +596,15 @@ static int rst_socks_make(struct rst_app *a)
 		if (!err && f->un.passcred &&
 		    setsockopt(f->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
 			err = -errno;
-		if (err)
+		if (err) {
 			pr_perror("restore: cannot give a unix socket its shutdown or options");
+			break;
+		}
+		/* all of them once its queue is there: they limit what comes, not what came */
+		err = sockopt_apply(f->sock, f->un.opts, 0, why, sizeof(why)) ?:
+		      sockopt_apply(f->sock, f->un.opts, 1, why, sizeof(why));
+		if (err)
+			pr_err("restore: a unix socket: %s", why);
 	}
 	free(socks);
 	return err;
@@ -622,7 +633,7 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 		snprintf(why, len, "its unix socket is damaged");
 		return -1;
 	}
-	return 0;
+	return sockopt_check(f->un.opts, why, len);
 }
 
 /* Its first fd carries the socket's state: that one gets a slot, the others share it. */

@@ -405,6 +405,17 @@ int tracer_iter_open(const char *name)
 	return fd;
 }
 
+FILE *tracer_iter_fopen(const char *name, int *err)
+{
+	int fd = tracer_iter_open(name);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+
+	*err = fd < 0 ? fd : f ? 0 : -ENOMEM;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
 int tracer_seed(void)
 {
 	char path[PATH_MAX], buf[256];

@@ -9,6 +9,8 @@
 #ifndef APPSHOT_TRACER_H
 #define APPSHOT_TRACER_H
 
+#include <stdio.h>
+
 #include <linux/types.h>
 #include "trace.h"
 
@@ -57,6 +59,8 @@ int tracer_set_resident(const struct tracer *t, int on);
 int tracer_seed(void);
 /* Run the pinned iterator name: an fd to read its text from, or -errno (said). */
 int tracer_iter_open(const char *name);
+/* The same, to read by lines: NULL with *err (-errno) when it cannot. */
+FILE *tracer_iter_fopen(const char *name, int *err);
 /* How many programs are attached, and how many this kernel lacks a hook for. */
 void tracer_prog_counts(int *attached, int *skipped);
 

@@ -421,20 +421,15 @@ static int dump_sleeps(const pid_t *tids, size_t ntids, struct json_object *thre
 	char *line = NULL;
 	size_t want = 0, cap = 0;
 	FILE *f;
-	int fd;
+	int err;
 
 	for (size_t i = 0; i < ntids; i++)
 		want += in_sleep(json_object_array_get_idx(threads, i));
 	if (!want)
 		return 0;
-	fd = tracer_iter_open("sleeps");
-	if (fd < 0)
-		return fd;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
+	f = tracer_iter_fopen("sleeps", &err);
+	if (!f)
+		return err;
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long long expires, rmtp;
 		struct timespec now;

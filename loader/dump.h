@@ -71,6 +71,9 @@ struct dump_sock {
 	int tcp_state; /* TCP (from /proc/net/tcp*): its state, its two ends as the kernel prints them */
 	char tcp_local[40], tcp_remote[40];
 	struct json_object *inet; /* TCP or UDP: what its first fd recorded */
+	/* from the tracer's sock_state iterator (what no getsockopt shows) */
+	int known; /* it was seen there */
+	int sk_shutdown, groups, mc_index, reuseport_prog, tcp_keys, user_mss;
 };
 
 struct dump {

@@ -451,17 +451,14 @@ static const struct {
 /* The raw vm_flags of pid's area at start, from the tracer's vma_flags iterator; 0 if unknown. */
 static unsigned long raw_vm_flags(pid_t pid, unsigned long start)
 {
-	int fd = tracer_iter_open("vma_flags");
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	unsigned long s, flags, found = 0;
 	unsigned int tgid;
 	char line[128];
+	int err;
+	FILE *f = tracer_iter_fopen("vma_flags", &err);
 
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
+	if (!f)
 		return 0;
-	}
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "%u %lx %lx", &tgid, &s, &flags) == 3 && (pid_t)tgid == pid &&
 		    s == start)

@@ -31,6 +31,7 @@
 #include "js.h"
 #include "log.h"
 #include "proc.h"
+#include "tracer.h"
 
 struct dump_sock *dump_sock_find(struct dump *d, uint64_t ino)
 {
@@ -193,18 +194,55 @@ int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s)
 	return 0;
 }
 
+/* What the kernel keeps of each socket that no getsockopt shows (the sock_state iterator). */
+static int scan_kernel(struct dump *d)
+{
+	char line[256];
+	int err;
+	FILE *f = tracer_iter_fopen("sock_state", &err);
+
+	if (!f)
+		return err;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long ino;
+		int shut, groups, mc_index, prog, keys, user_mss;
+		struct dump_sock *s;
+
+		if (sscanf(line, "%*u %llu %d %d %d %d %d %d", &ino, &shut, &groups, &mc_index,
+			   &prog, &keys, &user_mss) != 7 ||
+		    !(s = dump_sock_find(d, ino)))
+			continue;
+		s->known = 1;
+		s->sk_shutdown = shut;
+		s->groups = groups;
+		s->mc_index = mc_index;
+		s->reuseport_prog = prog;
+		s->tcp_keys = keys;
+		s->user_mss = user_mss;
+	}
+	fclose(f);
+	return 0;
+}
+
 int dump_scan_socks(struct dump *d, const pid_t *pids, size_t n)
 {
 	int err = dump_each_fd(d, pids, n, scan_sock);
 
 	if (!err && d->nsocks) {
 		err = diag_unix(d);
+		if (err == -ENOENT) {
+			pr_err("cannot list the sockets of the application: this kernel has no "
+			       "sock_diag for unix sockets (the unix_diag module)");
+			return err;
+		}
 		scan_tcp(d);
+		if (!err && (err = scan_kernel(d))) {
+			pr_err("cannot read the sockets' state from the tracer (sock_state): %s",
+			       strerror(-err));
+			return err;
+		}
 	}
-	if (err == -ENOENT)
-		pr_err("cannot list the sockets of the application: this kernel has no sock_diag "
-		       "for unix sockets (the unix_diag module)");
-	else if (err)
+	if (err)
 		pr_err("cannot list the sockets of the application: %s", strerror(-err));
 	return err;
 }

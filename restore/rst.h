@@ -76,6 +76,7 @@ struct rst_unix {
 	int connected; /* a connection, maybe to a peer gone since (peer 0) */
 	int unlinked; /* its path no longer named its socket file: unlinked once made */
 	int temp; /* a peer gone since: the end made for the while (fills its queue), or -1 */
+	struct json_object *opts; /* kinds/sockopt.c (checked), the image's */
 };
 
 /* A TCP listener or bound socket, or a UDP socket. */
@@ -102,6 +103,8 @@ struct rst_inet {
 	void *recv, *send;
 	struct rst_dgram *dgrams; /* UDP: the datagrams waiting, their bytes in recv (inq) */
 	size_t ndgrams;
+	int shutdown; /* how the application shut it down: RCV 1 | SEND 2 */
+	struct json_object *opts; /* kinds/sockopt.c (checked), the image's */
 };
 
 struct fd_kind;

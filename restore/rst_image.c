@@ -476,6 +476,8 @@ void rst_free(struct rst_proc *p)
 		free(p->fds[i].in.recv);
 		free(p->fds[i].in.send);
 		free(p->fds[i].in.dgrams);
+		json_object_put(p->fds[i].in.opts);
+		json_object_put(p->fds[i].un.opts);
 		if (p->fds[i].sock >= 0)
 			close(p->fds[i].sock);
 	}

@@ -169,6 +169,8 @@ REFUSED(procfile, 0, "a file of a process in /proc")
 REFUSED(sem, 1, "uses SysV semaphore set")
 REFUSED(msg, 1, "uses SysV message queue")
 REFUSED(pkey, 0, "memory protection key")
+REFUSED(sockfilter, 0, "a socket filter")
+REFUSED(multicast, 0, "multicast or anycast group memberships")
 
 /* A process tree holding what cannot be saved yet. */
 static void tree_refused(struct wl *w, const char *mode, const char *expect)
@@ -395,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_sem, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_msg, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_pkey, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_sockfilter, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_multicast, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_netlink_socket_refused, wl_setup, wl_teardown),

@@ -36,6 +36,13 @@ static void test_tcp_connection_three_cycles(void **state)
 	wl_cycle_checked(*state, NULL, 3, "rs_inet", "established", 1);
 }
 
+/* Sockets with the options and shutdowns programs give them (rs_sockopts). */
+static void test_socket_options(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle(*state, NULL, 3, "rs_sockopts", NULL);
+}
+
 /* A connection waiting on a listener at the snapshot: it waits till the application takes it. */
 static void test_backlog_accepted_while_waiting(void **state)
 {
@@ -501,6 +508,7 @@ int main(void)
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_half_closed_three_cycles, wl_setup,
 						wl_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_options, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_accepted_while_waiting, wl_setup,
 						wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_clients_outside, wl_setup, wl_teardown),

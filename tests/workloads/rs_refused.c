@@ -12,11 +12,16 @@
  *   sem        a SysV semaphore set of the machine's IPC namespace, changed
  *   msg        a SysV message queue of the machine's IPC namespace, sent to
  *   pkey       memory with a protection key (where the CPU has them)
+ *   sockfilter a UDP socket with a socket filter (classic BPF)
+ *   multicast  a UDP socket that joined a multicast group (on lo)
  *
  * usage: rs_refused MODE
  */
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -76,6 +81,22 @@ static int hold(const char *mode)
 		WL_CHECK(p != MAP_FAILED);
 		WL_CHECK(syscall(SYS_pkey_mprotect, p, 4096, PROT_READ | PROT_WRITE, key) == 0);
 		return key;
+	}
+	if (!strcmp(mode, "sockfilter")) {
+		struct sock_filter accept_all = BPF_STMT(BPF_RET | BPF_K, 0xffff);
+		struct sock_fprog prog = { .len = 1, .filter = &accept_all };
+		int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+		WL_CHECK(sk >= 0 && setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+					       sizeof(prog)) == 0);
+		return sk;
+	}
+	if (!strcmp(mode, "multicast")) {
+		struct ip_mreqn m = { .imr_multiaddr.s_addr = htonl(0xe00000fb), .imr_ifindex = 1 };
+		int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+		WL_CHECK(sk >= 0 && setsockopt(sk, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) == 0);
+		return sk;
 	}
 	wl_die("unknown mode %s", mode);
 }
