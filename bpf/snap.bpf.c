@@ -218,3 +218,25 @@ int sock_state(struct bpf_iter__task_file *ctx)
 		       prog != 0, keys != 0, user_mss);
 	return 0;
 }
+
+/*
+ * `open_files`: each fd of the processes of an application and its open
+ * file, "tgid fd file": the file's address is its identity while it is
+ * open, as kcmp's, but needs no second process to compare with (an fd the
+ * application was given by appshot run --preserve-fds is known by it).
+ */
+SEC("iter/task_file")
+int open_files(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	__u32 tgid;
+
+	if (!task || !file)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (!member(tgid))
+		return 0;
+	BPF_SEQ_PRINTF(ctx->meta->seq, "%u %u %llx\n", tgid, ctx->fd, (__u64)file);
+	return 0;
+}

@@ -86,6 +86,7 @@ const struct fd_kind *kind_of(const struct fd_seen *s);
 const struct fd_kind *kind_named(const char *name);
 /* Every kind, for the restore's hooks; NULL-terminated. */
 extern const struct fd_kind *const kinds[];
+extern const struct fd_kind kind_inherited;
 
 /* A "key: value" line of fdinfo: where its value starts, or NULL. */
 const char *fdinfo_value(const char *fdinfo, const char *key);

@@ -14,13 +14,15 @@
 #include "kind.h"
 #include "rst.h"
 
-extern const struct fd_kind kind_unix, kind_inet, kind_pipe, kind_fifo, kind_external,
+extern const struct fd_kind kind_inherited, kind_unix, kind_inet, kind_pipe, kind_fifo, kind_external,
 	kind_io_uring, kind_pidfd, kind_fanotify, kind_userfaultfd, kind_perf_event, kind_bpf,
 	kind_secretmem, kind_mqueue, kind_proc_pid, kind_block, kind_outside_pipe, kind_socket,
 	kind_eventfd, kind_timerfd, kind_signalfd, kind_epoll, kind_inotify, kind_anon,
 	kind_memfd, kind_deleted, kind_dir, kind_chr, kind_device, kind_file, kind_unknown;
 
 const struct fd_kind *const kinds[] = {
+	/* what it was given knowingly, whatever it is */
+	&kind_inherited,
 	/* the application's own pipes and sockets, and stdio from outside */
 	&kind_unix,
 	&kind_inet,

@@ -18,6 +18,30 @@
 #include "tables.h"
 #include "util.h"
 
+int app_note_external(struct app_record *rec, pid_t tgid, int fd, int key)
+{
+	unsigned long long file = 0;
+	unsigned int t, n;
+	char line[128];
+	int err;
+	FILE *f;
+
+	if (rec->nexternal >= APP_MAX_EXTERNAL)
+		return -ENOSPC;
+	f = tracer_iter_fopen("open_files", &err);
+	if (!f)
+		return err;
+	while (!file && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %llx", &t, &n, &file) != 3 || (pid_t)t != tgid ||
+		    (int)n != fd)
+			file = 0;
+	fclose(f);
+	if (!file)
+		return -EBADF;
+	rec->external[rec->nexternal++] = (struct app_external){ .key = key, .file = file };
+	return 0;
+}
+
 /*
  * A tracer of another table layout (an older appshot's) that holds no
  * application can go: nothing of it is in use. Its apps map is counted by

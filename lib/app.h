@@ -27,6 +27,14 @@ int app_register(struct registry *reg, struct tracer *tr, struct app_record *rec
 		 __u32 pidns_level, __u32 pidns_ino, __u32 ipcns_ino);
 
 /*
+ * Note fd of process tgid (a member already) as an open file the
+ * application was given knowingly, known by key from now on (its snapshot
+ * records it as such). -EBADF if it has no such fd, -ENOSPC past
+ * APP_MAX_EXTERNAL.
+ */
+int app_note_external(struct app_record *rec, pid_t tgid, int fd, int key);
+
+/*
  * Make tasks (system tids) members of application aid and describe what
  * they hold (fds, mappings) with the seed iterators. extra: TASKF_INIT.
  */

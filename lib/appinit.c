@@ -66,6 +66,15 @@ void appinit_loop(pid_t main)
 	}
 }
 
+int appinit_close_fds_from(int from, int keep)
+{
+	if (keep < from)
+		return close_range(from, ~0u, 0) ? -errno : 0;
+	if ((keep > from && close_range(from, keep - 1, 0)) || close_range(keep + 1, ~0u, 0))
+		return -errno;
+	return 0;
+}
+
 int appinit_close_own_fds(int keep1, int keep2)
 {
 	struct dirent *de;

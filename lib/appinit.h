@@ -22,6 +22,8 @@ void reset_signals(void);
  * What the application inherits from its caller stays.
  */
 int appinit_close_own_fds(int keep1, int keep2);
+/* Close every fd from `from` on but keep (what an application is not given). */
+int appinit_close_fds_from(int from, int keep);
 /* An exit status as a shell reports it: the code, or 128 + the signal. */
 int wait_status_code(int status);
 

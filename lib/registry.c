@@ -127,6 +127,20 @@ static struct json_object *record_to_json(const struct app_record *rec)
 	json_object_object_add(o, "created", json_object_new_int64(rec->created));
 	json_object_object_add(o, "cgroup", json_object_new_string(rec->cgroup));
 	json_object_object_add(o, "origin_cgroup", json_object_new_string(rec->origin_cgroup));
+	if (rec->nexternal) {
+		struct json_object *a = json_object_new_array();
+
+		for (size_t i = 0; i < rec->nexternal; i++) {
+			struct json_object *e = json_object_new_object();
+			char file[32];
+
+			snprintf(file, sizeof(file), "%llx", (unsigned long long)rec->external[i].file);
+			json_object_object_add(e, "key", json_object_new_int(rec->external[i].key));
+			json_object_object_add(e, "file", json_object_new_string(file));
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(o, "external", a);
+	}
 	return o;
 }
 
@@ -176,6 +190,26 @@ static int record_from_json(struct json_object *o, struct app_record *rec)
 	if (!json_object_object_get_ex(o, "own_ns", &b) || !json_object_is_type(b, json_type_boolean))
 		return -EBADMSG;
 	rec->own_ns = json_object_get_boolean(b);
+	if (json_object_object_get_ex(o, "external", &b)) {
+		size_t n = json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 0;
+
+		if (!json_object_is_type(b, json_type_array) || n > APP_MAX_EXTERNAL)
+			return -EBADMSG;
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(b, i);
+			char file[32], *end;
+
+			if (int_field(e, "key", 0, INT32_MAX, &v) ||
+			    str_field(e, "file", file, sizeof(file)))
+				return -EBADMSG;
+			rec->external[i].key = v;
+			errno = 0;
+			rec->external[i].file = strtoull(file, &end, 16);
+			if (errno || *end || end == file)
+				return -EBADMSG;
+		}
+		rec->nexternal = n;
+	}
 	if (!strcmp(mode, "run"))
 		rec->mode = APP_RUN;
 	else if (!strcmp(mode, "attach"))

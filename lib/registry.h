@@ -23,6 +23,19 @@ enum app_mode {
 	APP_RESTORE, /* brought back from an image by appshot restore */
 };
 
+/*
+ * An open file the application was given knowingly (appshot run
+ * --preserve-fds, appshot-trace attach --external-fd): not its own, so a
+ * snapshot records where it goes and a restore is given its replacement.
+ * key: the fd it was given as; file: its open file (the kernel's address,
+ * its identity while open).
+ */
+#define APP_MAX_EXTERNAL 64
+struct app_external {
+	int key;
+	uint64_t file;
+};
+
 struct app_record {
 	char name[APPSHOT_NAME_LEN];
 	uint32_t aid;
@@ -32,6 +45,8 @@ struct app_record {
 	uint64_t created; /* seconds since the epoch */
 	char cgroup[PATH_MAX]; /* the application's cgroup */
 	char origin_cgroup[PATH_MAX]; /* where its processes go back on detach */
+	struct app_external external[APP_MAX_EXTERNAL];
+	size_t nexternal;
 };
 
 struct registry {

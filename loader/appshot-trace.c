@@ -4,7 +4,7 @@
 #include "commands.h"
 
 static const struct cmd cmds[] = {
-	{ "attach", do_attach, "--aid NAME --pid PID [--json]",
+	{ "attach", do_attach, "--aid NAME --pid PID [--external-fd FD]... [--json]",
 	  "adopt a running process tree (every descendant process and thread) as an application" },
 	{ "detach", do_detach, "--aid NAME | --all [--kill] [--json]",
 	  "stop tracing an application and remove what appshot made for it "

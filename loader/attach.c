@@ -94,10 +94,13 @@ int do_attach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "aid", required_argument, NULL, 'a' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "external-fd", required_argument, NULL, 'e' },
 		COMMON_LONG_OPTS,
 		{},
 	};
 	struct app_record rec = { .mode = APP_ATTACH };
+	int external[APP_MAX_EXTERNAL];
+	size_t nexternal = 0;
 	struct registry reg = { .lock_fd = -1 };
 	struct tracer tr = { .fd = { -1 } };
 	const char *name = NULL, *pid_arg = NULL, *why;
@@ -116,6 +119,17 @@ int do_attach(int argc, char **argv)
 		case 'p':
 			pid_arg = optarg;
 			break;
+		case 'e': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || fd < 0 || fd > INT32_MAX ||
+			    nexternal == APP_MAX_EXTERNAL)
+				return usage_error("attach", "--external-fd takes an fd number (%d at most)",
+						   APP_MAX_EXTERNAL);
+			external[nexternal++] = fd;
+			break;
+		}
 		default:
 			r = common_opt(c, "attach");
 			if (r)
@@ -182,6 +196,13 @@ int do_attach(int argc, char **argv)
 		goto fail;
 	}
 	err = app_adopt(&tr, rec.aid, tids, ntids, 0);
+	/* what the user says the root was given from outside, knowingly */
+	for (size_t i = 0; !err && i < nexternal; i++)
+		if ((err = app_note_external(&rec, pid, external[i], external[i])))
+			pr_err("--external-fd %d: pid %d has no fd %d", external[i], pid,
+			       external[i]);
+	if (!err && nexternal)
+		err = registry_update(&reg, &rec);
 	if (err)
 		goto fail;
 	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);

@@ -646,6 +646,9 @@ void dump_free(struct dump *d)
 	for (size_t i = 0; i < d->nsocks; i++)
 		json_object_put(d->socks[i].inet);
 	free(d->socks);
+	free(d->given);
+	d->given = NULL;
+	d->ngiven = 0;
 	d->socks = NULL;
 	d->nsocks = 0;
 	d->pipes = NULL;

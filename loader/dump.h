@@ -76,6 +76,12 @@ struct dump_sock {
 	int sk_shutdown, groups, mc_index, reuseport_prog, tcp_keys, user_mss;
 };
 
+/* An fd holding an open file the application was given knowingly (kinds/inherited.c). */
+struct dump_given {
+	pid_t pid; /* system pid */
+	int fd, key;
+};
+
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
@@ -96,6 +102,8 @@ struct dump {
 	size_t nsocks;
 	int *repaired; /* our copies of its TCP connections put under repair */
 	size_t nrepaired;
+	struct dump_given *given; /* the fds of files it was given knowingly */
+	size_t ngiven;
 };
 
 /*
@@ -126,6 +134,9 @@ int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s);
 /* fn on every fd of the processes, with its /proc link; stops at the first error. */
 int dump_each_fd(struct dump *d, const pid_t *pids, size_t n,
 		 int (*fn)(struct dump *d, pid_t pid, int fd, const char *link));
+/* kinds/inherited.c: before any process is dumped, which fds hold a file rec says it was given. */
+struct app_record;
+int dump_scan_given(struct dump *d, const struct app_record *rec, const pid_t *pids, size_t n);
 /* kinds/pipe.c: before any process is dumped, which pipes the processes hold, and which ends. */
 int dump_scan_pipes(struct dump *d, const pid_t *pids, size_t n);
 

@@ -8,9 +8,12 @@
  * reaps orphans and passes signals on until the last process has ended.
  * With --share-ns, CMD itself is the first process, held until it is traced.
  *
- * The application inherits the caller's fds, as from any launcher; appshot's
- * own (BPF maps, the registry lock, the start channel) are all close-on-exec
- * and the first process closes them at once, keeping only the channel.
+ * The application gets the caller's stdio (fds 0-2) and, with
+ * --preserve-fds N, fds 3 to 3+N-1 (as podman and systemd-run): those are
+ * noted as given knowingly (external: a snapshot records them as such, a
+ * restore is given their replacements). Every other fd of the caller is
+ * closed in the first process (a stray fd of a shell is not the
+ * application's to carry), but its start channel.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +48,7 @@ struct run_opts {
 	const char *name;
 	int detach;
 	int share_ns;
+	int preserve; /* fds 3 to 3+preserve-1 go to the application */
 	char **argv;
 };
 
@@ -108,8 +112,8 @@ static pid_t start_first(const struct run_opts *o, int cgroup_fd, int chan)
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid != 0)
 		return pid;
-	/* the child */
-	if (appinit_close_own_fds(chan, -1))
+	/* the child: what is not the application's goes, but the channel */
+	if (appinit_close_fds_from(3 + o->preserve, chan))
 		_exit(1);
 	if (!o->share_ns)
 		init_main(o->argv, chan);
@@ -174,6 +178,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "aid", required_argument, NULL, 'a' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "share-ns", no_argument, NULL, 's' },
+		{ "preserve-fds", required_argument, NULL, 'p' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -192,6 +197,16 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 's':
 			o->share_ns = 1;
 			break;
+		case 'p': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || n < 0 || n > APP_MAX_EXTERNAL)
+				return usage_error("run", "--preserve-fds takes a number of fds, 0 to %d",
+						   APP_MAX_EXTERNAL);
+			o->preserve = n;
+			break;
+		}
 		default:
 			r = common_opt(c, "run");
 			if (r)
@@ -226,6 +241,11 @@ int do_run(int argc, char **argv)
 	err = tracer_check_env();
 	if (!err)
 		err = check_cmd(o.argv[0]);
+	for (int fd = 3; !err && fd < 3 + o.preserve; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			pr_err("--preserve-fds %d: fd %d is not open", o.preserve, fd);
+			err = -EBADF;
+		}
 	if (err)
 		return err;
 
@@ -286,6 +306,11 @@ int do_run(int argc, char **argv)
 	err = registry_update(&reg, &rec);
 	if (!err)
 		err = app_adopt(&tr, rec.aid, &first, 1, rec.own_ns ? TASKF_INIT : 0);
+	for (int fd = 3; !err && fd < 3 + o.preserve; fd++)
+		if ((err = app_note_external(&rec, first, fd, fd)))
+			pr_err("cannot note fd %d, given to the application: %s", fd, strerror(-err));
+	if (!err && o.preserve)
+		err = registry_update(&reg, &rec);
 	if (err)
 		goto fail;
 

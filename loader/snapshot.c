@@ -377,7 +377,9 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	frozen = 0;
 
-	err = dump_scan_pipes(&d, pids, npids);
+	err = dump_scan_given(&d, &rec, pids, npids);
+	if (!err)
+		err = dump_scan_pipes(&d, pids, npids);
 	if (!err)
 		err = dump_scan_socks(&d, pids, npids);
 	if (err)

@@ -53,6 +53,8 @@ struct restore_opts {
 	const char *name;
 	const char *netns; /* a network namespace to restore into (a path: /run/netns/NAME) */
 	int detach;
+	struct rst_inherit inherit[APP_MAX_EXTERNAL]; /* --inherit-fd KEY[=FD] */
+	size_t ninherit;
 };
 
 /* ---- in the new processes -------------------------------------------- */
@@ -212,6 +214,30 @@ static int enter_netns(const char *path)
 	return err;
 }
 
+/* --inherit-fd KEY[=FD]: our fd FD (KEY if not given) for the file the application was given as KEY. */
+static int parse_inherit(const char *arg, struct restore_opts *o)
+{
+	char *end;
+	long key = strtol(arg, &end, 10), fd = key;
+
+	if (end != arg && *end == '=')
+		fd = strtol(end + 1, &end, 10);
+	if (*end || end == arg || key < 0 || key > INT32_MAX || fd < 0 || fd > INT32_MAX)
+		return usage_error("restore", "--inherit-fd takes KEY or KEY=FD (fd numbers), not '%s'",
+				   arg);
+	if (fcntl(fd, F_GETFD) < 0) {
+		pr_err("--inherit-fd %s: fd %ld is not open", arg, fd);
+		return -EBADF;
+	}
+	for (size_t i = 0; i < o->ninherit; i++)
+		if (o->inherit[i].key == key)
+			return usage_error("restore", "--inherit-fd %ld is given twice", key);
+	if (o->ninherit == APP_MAX_EXTERNAL)
+		return usage_error("restore", "--inherit-fd: %d at most", APP_MAX_EXTERNAL);
+	o->inherit[o->ninherit++] = (struct rst_inherit){ .key = key, .fd = fd };
+	return 0;
+}
+
 static int parse_restore(int argc, char **argv, struct restore_opts *o)
 {
 	static const struct option opts[] = {
@@ -219,6 +245,7 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 		{ "aid", required_argument, NULL, 'a' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "netns", required_argument, NULL, 'n' },
+		{ "inherit-fd", required_argument, NULL, 'i' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -239,6 +266,11 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 			break;
 		case 'n':
 			o->netns = optarg;
+			break;
+		case 'i':
+			r = parse_inherit(optarg, o);
+			if (r)
+				return r;
 			break;
 		default:
 			r = common_opt(c, "restore");
@@ -388,6 +420,33 @@ static int take_over(struct rst_proc *p)
 		 (now_ns(CLOCK_MONOTONIC) - t) / 1e6, r.calls);
 	remote_forget(&r);
 	return err;
+}
+
+/*
+ * The files it was given this time (--inherit-fd), noted as run notes
+ * --preserve-fds: its next snapshot knows them again. Each is noted once,
+ * from the first fd that holds it.
+ */
+static int note_inherited(struct registry *reg, struct app_record *rec, const struct rst_app *a)
+{
+	size_t before = rec->nexternal;
+	int err = 0;
+
+	for (size_t k = 0; k < a->nprocs && !err; k++)
+		for (size_t i = 0; i < a->procs[k].nfds && !err; i++) {
+			const struct rst_fd *f = &a->procs[k].fds[i];
+			int key = f->kind == &kind_inherited ? *(int *)f->state : -1, known = 0;
+
+			for (size_t e = 0; key >= 0 && e < rec->nexternal; e++)
+				known |= rec->external[e].key == key;
+			if (key < 0 || known)
+				continue;
+			err = app_note_external(rec, a->procs[k].sys_pid, f->fd, key);
+			if (err)
+				pr_err("restore: cannot note pid %d's fd %d, given with --inherit-fd: %s",
+				       a->procs[k].pid, f->fd, strerror(-err));
+		}
+	return !err && rec->nexternal != before ? registry_update(reg, rec) : err;
 }
 
 /* Make the restored tasks members of the application, as run and attach do. */
@@ -543,6 +602,8 @@ int do_restore(int argc, char **argv)
 		err = -EBADMSG;
 		goto out;
 	}
+	a.inherit = o.inherit;
+	a.ninherit = o.ninherit;
 	err = read_processes(&im, o.dir, cores, pages_off, pages_len, &a);
 	if (err)
 		goto out;
@@ -605,6 +666,8 @@ int do_restore(int argc, char **argv)
 	phase(t0, "recorded");
 	if (!err)
 		err = adopt(&tr, &rec, &a, first);
+	if (!err)
+		err = note_inherited(&reg, &rec, &a);
 	if (!err)
 		err = rst_ipc_register(&a, &tr, rec.aid, first);
 	if (err)

@@ -248,6 +248,12 @@ struct rst_zombie {
 	int status; /* as wait() gives it */
 };
 
+/* A file the restore was given for one the application had been given (--inherit-fd). */
+struct rst_inherit {
+	int key; /* the fd the application was given it as */
+	int fd; /* appshot's */
+};
+
 struct rst_app {
 	struct rst_proc *procs;
 	size_t nprocs;
@@ -268,6 +274,8 @@ struct rst_app {
 	int own_ns;
 	int gbase;
 	int chan; /* appshot's end of the channel, while the processes are restored */
+	const struct rst_inherit *inherit; /* --inherit-fd */
+	size_t ninherit;
 };
 
 /* How many global fds the processes hold while they are made: the shared files, then objects. */

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * appshot run: the exit status passes through, signals reach the
- * application, inherited fds stay open for it, --share-ns keeps the
+ * application, it gets stdio and the fds --preserve-fds gives it (no other
+ * fd of its caller), what it was given is saved as such and restored from
+ * what --inherit-fd gives, --share-ns keeps the
  * caller's namespaces, and membership follows a thread that calls exec.
  * A foreground run leaves nothing behind when its application ends.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,26 +91,132 @@ static void test_signal_forwarded(void **state)
 	no_leftovers("after a forwarded SIGTERM");
 }
 
-static void test_fds_inherited(void **state)
+/*
+ * CMD gets fds 0-2 and those --preserve-fds gives (3 on), none other of
+ * its caller's: a stray fd 5 stays with the caller.
+ */
+static void test_fds_given(void **state)
 {
-	char path[] = "/tmp/appshot-fd5-XXXXXX", buf[16] = "";
+	char path[] = "/tmp/appshot-fd3-XXXXXX", buf[16] = "";
 	struct run_result r;
-	int fd;
+	int fd, tmp;
 
 	(void)state;
 	TESTLIB_REQUIRE();
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
+	tmp = mkstemp(path);
+	fd = fcntl(tmp, F_DUPFD_CLOEXEC, 50); /* not at 3 or 5 itself */
+	assert_true(tmp >= 0 && fd >= 0);
+	close(tmp);
+	assert_int_equal(dup2(fd, 3), 3);
 	assert_int_equal(dup2(fd, 5), 5);
-	run_cmd(&r, bin_path("appshot"), "run", "--aid", unique_name("fd"), "--", "/bin/sh", "-c",
-		"echo passed >&5", NULL);
-	close(5);
+	run_cmd(&r, bin_path("appshot"), "run", "--aid", unique_name("fd"), "--preserve-fds", "1",
+		"--", "/bin/sh", "-c", "echo passed >&3", NULL);
 	assert_int_equal(r.status, 0);
 	run_free(&r);
+	run_cmd(&r, bin_path("appshot"), "run", "--aid", unique_name("fd"), "--", "/bin/sh", "-c",
+		"echo stray >&5", NULL);
+	assert_int_not_equal(r.status, 0);
+	run_free(&r);
+	run_cmd(&r, bin_path("appshot"), "run", "--aid", unique_name("fd"), "--preserve-fds", "4",
+		"--", "/bin/true", NULL);
+	assert_int_not_equal(r.status, 0); /* fd 6 is not open */
+	assert_non_null(strstr(r.err, "is not open"));
+	run_free(&r);
+	close(3);
+	close(5);
 	assert_int_equal(pread(fd, buf, sizeof(buf) - 1, 0), 7);
 	assert_string_equal(buf, "passed\n");
 	close(fd);
 	unlink(path);
+	no_leftovers("after applications given fds");
+}
+
+/* Read what the workload wrote on the pipe it was given: its checkpoint's number. */
+static void given_says(int rd, int cp)
+{
+	struct pollfd p = { .fd = rd, .events = POLLIN };
+	char buf[16] = "", want[16];
+
+	snprintf(want, sizeof(want), "cp %d\n", cp);
+	assert_int_equal(poll(&p, 1, TEST_TIMEOUT_MS), 1);
+	assert_true(read(rd, buf, sizeof(buf) - 1) > 0);
+	assert_string_equal(buf, want);
+}
+
+/*
+ * A pipe given with --preserve-fds (a stray fd given too, unasked), or
+ * named by attach --external-fd, is the application's to write on, not to
+ * own: the snapshot records it as given; a restore without its replacement
+ * is refused, naming --inherit-fd, and leaves nothing; with it, the
+ * workload writes on the new pipe, and its next snapshot and restore know
+ * the new one as given.
+ */
+static void given_fd_restored(struct wl *w, int attach)
+{
+	int given[2], stray[2], again[2];
+	char dir[PATH_MAX + 64];
+	struct run_result r;
+
+	assert_int_equal(pipe2(given, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(stray, O_CLOEXEC), 0);
+	w->pass_fd = given[1];
+	if (attach) {
+		w->attach_extra = "--external-fd=3";
+		wl_start_stdio_attached(w, "rs_given", "3", NULL);
+	} else {
+		w->stray_fd = stray[1];
+		wl_start_stdio(w, "--preserve-fds=1", "rs_given", "3", NULL);
+	}
+	w->stray_fd = -1;
+	close(stray[1]);
+	close(given[1]);
+	wl_wait(w, 1);
+	given_says(given[0], 1);
+	wl_snapshot(w, "image-1", NULL);
+	snprintf(dir, sizeof(dir), "%s/image-1", w->dir);
+	run_cmd(&r, bin_path("appshot"), "restore", "-d", "-D", dir, NULL);
+	assert_int_not_equal(r.status, 0);
+	if (!strstr(r.err, "--inherit-fd 3"))
+		fail_msg("a restore without the given file's replacement: %s", r.err);
+	run_free(&r);
+	no_leftovers("after a restore refused for a missing --inherit-fd");
+	for (int cp = 2; cp <= 3; cp++) {
+		char image[16];
+
+		snprintf(image, sizeof(image), "image-%d", cp - 1);
+		assert_int_equal(pipe2(again, O_CLOEXEC), 0);
+		w->pass_fd = again[1];
+		wl_restore(w, image, "--inherit-fd=3");
+		close(again[1]);
+		w->pass_fd = -1;
+		wl_go(w);
+		wl_wait(w, cp);
+		given_says(again[0], cp);
+		close(given[0]);
+		given[0] = again[0];
+		if (cp < 3)
+			wl_snapshot(w, "image-2", NULL);
+	}
+	wl_go(w);
+	wl_wait(w, 4);
+	close(given[0]);
+	close(stray[0]);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("the workload found its state changed");
+	}
+}
+
+static void test_preserved_fd_restored(void **state)
+{
+	TESTLIB_REQUIRE();
+	given_fd_restored(*state, 0);
+}
+
+static void test_external_fd_of_attached(void **state)
+{
+	TESTLIB_REQUIRE();
+	given_fd_restored(*state, 1);
 }
 
 static void test_share_ns_and_json(void **state)
@@ -201,7 +310,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_status_passes),
 		cmocka_unit_test(test_signal_forwarded),
-		cmocka_unit_test(test_fds_inherited),
+		cmocka_unit_test(test_fds_given),
+		cmocka_unit_test_setup_teardown(test_preserved_fd_restored, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_external_fd_of_attached, wl_setup, wl_teardown),
 		cmocka_unit_test(test_share_ns_and_json),
 		cmocka_unit_test_setup_teardown(test_thread_exec, wl_setup, wl_teardown),
 	};

@@ -21,7 +21,7 @@ int wl_setup(void **state)
 
 	if (!w)
 		return -1;
-	w->report = w->go = -1;
+	w->report = w->go = w->pass_fd = w->stray_fd = -1;
 	*state = w;
 	return 0;
 }
@@ -112,15 +112,31 @@ static int collect_args(char **argv, int n, int max, va_list ap)
 
 void wl_start_run(struct wl *w, const char *extra, const char *workload, ...)
 {
-	char *argv[32];
-	int n = 0, cr, cg;
+	char *argv[40], script[128];
+	int n = 0, cr, cg, hr, hg;
 	struct run_result r;
 	va_list ap;
 
+	/*
+	 * appshot run gives CMD only what --preserve-fds says: the protocol's
+	 * pipes go to fds 3 and 4 (moved above everything first, so that
+	 * neither lands on the other).
+	 */
 	make_pipes(w, &cr, &cg);
+	hr = fcntl(cr, F_DUPFD, 50);
+	hg = fcntl(cg, F_DUPFD, 50);
+	assert_true(hr >= 0 && hg >= 0);
+	setenv("WL_REPORT_FD", "3", 1);
+	setenv("WL_WAIT_FD", "4", 1);
+	snprintf(script, sizeof(script), "exec 3>&%d 4<&%d %d>&- %d<&- \"$@\"", hr, hg, hr, hg);
+	argv[n++] = "/bin/bash"; /* dash takes fds 0-9 only */
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = "bash";
 	argv[n++] = (char *)bin_path("appshot");
 	argv[n++] = "run";
 	argv[n++] = "-d";
+	argv[n++] = "--preserve-fds=2";
 	if (extra)
 		argv[n++] = (char *)extra;
 	argv[n++] = "--aid";
@@ -128,11 +144,13 @@ void wl_start_run(struct wl *w, const char *extra, const char *workload, ...)
 	argv[n++] = "--";
 	argv[n++] = (char *)workload_path(workload);
 	va_start(ap, workload);
-	collect_args(argv, n, 32, ap);
+	collect_args(argv, n, 40, ap);
 	va_end(ap);
 	run_argv(&r, TEST_TIMEOUT_MS, argv);
 	close(cr);
 	close(cg);
+	close(hr);
+	close(hg);
 	if (r.status != 0)
 		fail_msg("appshot run exited %d: %s", r.status, r.err);
 	run_free(&r);
@@ -155,8 +173,18 @@ static pid_t spawn_stdio(struct wl *w, char **argv, int in, int out)
 		dup2(out, 1);
 		if (fd >= 0)
 			dup2(fd, 2);
+		/* above what they go to, then there */
+		if (w->pass_fd >= 0)
+			dup2(w->pass_fd, 100);
+		if (w->stray_fd >= 0)
+			dup2(w->stray_fd, 101);
 		/* whatever the test runner leaked is not the workload's to carry */
-		close_range(3, ~0U, 0);
+		close_range(3, 99, 0);
+		if (w->pass_fd >= 0)
+			dup2(100, 3);
+		if (w->stray_fd >= 0)
+			dup2(101, 9);
+		close_range(10, ~0U, 0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -245,7 +273,8 @@ void wl_start_stdio_attached(struct wl *w, const char *workload, ...)
 	close(out);
 	snprintf(pid, sizeof(pid), "%d", w->pid);
 	w->share_ns = 1;
-	run_cmd(&r, bin_path("appshot-trace"), "attach", "--aid", w->name, "--pid", pid, NULL);
+	run_cmd(&r, bin_path("appshot-trace"), "attach", "--aid", w->name, "--pid", pid,
+		w->attach_extra, NULL);
 	if (r.status != 0)
 		fail_msg("appshot-trace attach exited %d: %s", r.status, r.err);
 	run_free(&r);

@@ -20,6 +20,9 @@ struct wl {
 	pid_t fg; /* a foreground appshot restore still running */
 	int share_ns; /* its pids are ours: after a snapshot they must be free again */
 	struct json_object *cp; /* the last checkpoint's report */
+	int pass_fd; /* >= 0: what appshot run or restore is given as fd 3 */
+	int stray_fd; /* >= 0: what appshot run is given as fd 9 too, unasked */
+	const char *attach_extra; /* an argument more for appshot-trace attach */
 };
 
 /* cmocka per-test setup and teardown: *state is a struct wl. */
