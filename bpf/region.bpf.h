@@ -31,6 +31,7 @@
 #define VM_WRITE 0x2
 #define VM_EXEC 0x4
 #define VM_SHARED 0x8
+#define VM_MAYSHARE 0x80 /* MAP_SHARED: VM_SHARED too only if it may be written */
 #define VM_GROWSDOWN 0x100
 #define VM_PFNMAP 0x400
 #define VM_IO 0x4000
@@ -343,7 +344,7 @@ static __always_inline void vma_to_region(struct vm_area_struct *vma, struct mm_
 
 	r->end = BPF_CORE_READ(vma, vm_end);
 	r->prot = vm_flags & (VM_READ | VM_WRITE | VM_EXEC);
-	r->flags = (vm_flags & VM_SHARED) ? MAP_SHARED : MAP_PRIVATE;
+	r->flags = (vm_flags & VM_MAYSHARE) ? MAP_SHARED : MAP_PRIVATE;
 	if (vm_flags & VM_GROWSDOWN)
 		r->flags |= MAP_GROWSDOWN;
 	r->pgoff = BPF_CORE_READ(vma, vm_pgoff);

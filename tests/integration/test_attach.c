@@ -137,6 +137,58 @@ static void test_attach_tree(void **state)
 	w->pid = 0;
 }
 
+/* The first child of pid (from /proc), or 0. */
+static pid_t first_child(pid_t pid)
+{
+	char path[64], buf[64] = "";
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	return read_file_line(path, buf, sizeof(buf)) ? 0 : atoi(buf);
+}
+
+/*
+ * A tree in a PID namespace of its own (unshare --pid): status gives each
+ * process the pid it sees (its root is 1) and the system's, and says what
+ * the kernel says (NSpid).
+ */
+static void test_attach_in_pid_namespace(void **state)
+{
+	struct wl *w = *state;
+	struct ctx c = { .w = w };
+	struct json_object *app, *root;
+	char pid[16];
+	struct run_result r;
+	pid_t un, sh = 0;
+
+	TESTLIB_REQUIRE();
+	snprintf(w->name, sizeof(w->name), "%s", unique_name("pidns"));
+	un = fork();
+	assert_true(un >= 0);
+	if (un == 0) {
+		setpgid(0, 0);
+		execlp("unshare", "unshare", "--pid", "--fork", "sh", "-c",
+		       "sleep 600 & sleep 600; wait", (char *)NULL);
+		_exit(127);
+	}
+	w->pid = un; /* the teardown ends it, whatever happens */
+	for (int i = 0; i < 200 && (!(sh = first_child(un)) || !first_child(sh)); i++)
+		usleep(10000);
+	assert_true(sh > 0 && first_child(sh) > 0);
+	snprintf(pid, sizeof(pid), "%d", sh);
+	run_cmd(&r, bin_path("appshot-trace"), "attach", "--aid", w->name, "--pid", pid, NULL);
+	if (r.status)
+		fail_msg("attach exited %d: %s", r.status, r.err);
+	run_free(&r);
+	if (retry_until(matches_kernel, &c, SETTLE_MS))
+		fail_msg("after attach: %s", c.why);
+	app = status_app(w->name);
+	assert_non_null(app);
+	root = app_process(app, 1);
+	if (!root || jint(root, "sys_pid") != sh)
+		fail_msg("status does not show pid 1 of the namespace as system pid %d", sh);
+	json_object_put(app);
+}
+
 static void test_attach_refuses(void **state)
 {
 	struct run_result r;
@@ -162,6 +214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_tree, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_attach_in_pid_namespace, wl_setup, wl_teardown),
 		cmocka_unit_test(test_attach_refuses),
 	};
 
