@@ -55,7 +55,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tests clean demo test bench setup vmlinux vmtest
+.PHONY: all tests clean demo test test-apps bench setup vmlinux vmtest
 
 all: $(BINS) tests
 
@@ -159,6 +159,10 @@ test: setup
 vmtest: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/vmtest.sh
+
+test-apps: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/apps/run.sh
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all
