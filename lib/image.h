@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 
 #define IMAGE_MAGIC "APSHIMG\n"
-#define IMAGE_FORMAT 1
+#define IMAGE_FORMAT 2 /* 2: the manifest checksums each record's header too */
 #define IMAGE_PAGE 4096
 
 enum image_rec_type {
@@ -76,25 +76,42 @@ void image_abort(struct image_writer *w);
 
 /* ---- reading ---- */
 
+#define IMAGE_NAME_MAX 64 /* a record's name, its NUL included */
+
+/* A record the manifest lists, verified. */
+struct image_rec {
+	char name[IMAGE_NAME_MAX];
+	uint32_t type;
+	size_t index; /* in the manifest's list */
+	struct image_hdr h;
+	char *data; /* JSON and blobs: the payload, as verified (NUL-terminated) */
+	int fd; /* pages: the fd it was verified through, or -1 */
+};
+
 struct image {
 	char dir[PATH_MAX - 64];
+	int dirfd;
 	struct json_object *manifest;
+	struct image_rec *recs; /* sorted by name */
+	size_t nrecs;
 };
 
 /*
- * Open and verify an image: the manifest, then every record it lists
- * (header, size, checksum), pages included. Errors say what is wrong.
+ * Open and verify an image: the directory and every record its reader's
+ * or root's and nobody else's to write, the manifest, then every record it
+ * lists (header, size, checksums), pages included, each from one open fd;
+ * what is read later is what was verified. Errors say what is wrong.
  */
 int image_open(struct image *im, const char *dir);
 void image_close(struct image *im);
-/* A JSON record (verified again as it is read); json_object_put() it. */
+/* A JSON record the manifest lists, parsed; json_object_put() it. NULL (said) if not. */
 struct json_object *image_read_json(struct image *im, const char *name);
 /* The same, for a JSON record of another type than a process's core. */
 struct json_object *image_read_json_as(struct image *im, const char *name,
 				       enum image_rec_type type);
 /* The pages record: an open fd and where the payload starts in it. */
 int image_pages_fd(struct image *im, uint64_t *payload_off, uint64_t *len);
-/* A blob record's bytes; free() them. */
+/* A blob record's bytes, handed over (once): free() them. NULL (said) if not there. */
 void *image_read_blob(struct image *im, const char *name, size_t *len);
 
 /* XXH3-64 of a buffer, as images use it. */

@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <xxhash.h>
+
 #include "testlib.h"
 #include "wlharness.h"
 
@@ -260,6 +263,154 @@ static void test_bad_images(void **state)
 	assert_true(jbool(w->cp, "ok"));
 }
 
+/* The manifest's JSON, changed by edit, written back with a good header. */
+static void rewrite_manifest(const char *dir, void (*edit)(struct json_object *recs))
+{
+	char path[PATH_MAX + 16], hdr[48];
+	struct json_object *m, *recs;
+	const char *s;
+	uint64_t len, sum;
+	FILE *f;
+	char *buf;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	buf = calloc(1, size + 1);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, size, f), (size_t)size);
+	memcpy(hdr, buf, sizeof(hdr));
+	m = json_tokener_parse(buf + sizeof(hdr));
+	assert_non_null(m);
+	assert_true(json_object_object_get_ex(m, "records", &recs));
+	edit(recs);
+	s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
+	len = strlen(s);
+	sum = XXH3_64bits(s, len);
+	memcpy(hdr + 24, &len, 8); /* payload_len, then the checksum */
+	memcpy(hdr + 32, &sum, 8);
+	rewind(f);
+	assert_int_equal(ftruncate(fileno(f), 0), 0);
+	assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	assert_int_equal(fwrite(s, 1, len, f), len);
+	fclose(f);
+	json_object_put(m);
+	free(buf);
+}
+
+static struct json_object *record_named(struct json_object *recs, const char *prefix)
+{
+	for (size_t i = 0; i < json_object_array_length(recs); i++) {
+		struct json_object *r = json_object_array_get_idx(recs, i), *n;
+
+		if (json_object_object_get_ex(r, "name", &n) &&
+		    !strncmp(json_object_get_string(n), prefix, strlen(prefix)))
+			return r;
+	}
+	fail_msg("the manifest lists no %s record", prefix);
+	return NULL;
+}
+
+static void edit_dotdot(struct json_object *recs)
+{
+	json_object_object_add(record_named(recs, "core"), "name",
+			       json_object_new_string("../good/core-2"));
+}
+
+static void edit_twice(struct json_object *recs)
+{
+	json_object_array_add(recs, json_object_get(record_named(recs, "core")));
+}
+
+static void edit_no_pages(struct json_object *recs)
+{
+	for (size_t i = 0; i < json_object_array_length(recs); i++)
+		if (json_object_array_get_idx(recs, i) == record_named(recs, "pages")) {
+			json_object_array_del_idx(recs, i, 1);
+			break;
+		}
+}
+
+static void edit_null_name(struct json_object *recs)
+{
+	json_object_object_add(record_named(recs, "core"), "name", NULL);
+}
+
+/* bad: a copy of good, changed by how; then restore and inspect refuse it, saying says. */
+static void untrusted(const char *good, const char *bad, const char *says, const char *what,
+		      const char *how)
+{
+	char cmd[3 * PATH_MAX + 256];
+
+	copy_image(good, bad);
+	snprintf(cmd, sizeof(cmd), "cd %s && %s", bad, how);
+	assert_int_equal(system(cmd), 0);
+	restore_fails(bad, says, what);
+	inspect_fails(bad, says, what);
+}
+
+/*
+ * An image root restores must be its own and nobody else's to change: a
+ * directory or record others may write, or another user owns, is refused;
+ * so is a record that is a symbolic link, a FIFO (no wait) or a directory,
+ * and a manifest naming a path, a record twice, a record of no name, or
+ * not the pages the restore would use.
+ */
+static void test_untrusted_images(void **state)
+{
+	struct wl *w = *state;
+	char good[PATH_MAX + 16], bad[PATH_MAX + 16];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio(w, NULL, "rs_process", "1", NULL);
+	wl_wait(w, 1);
+	wl_snapshot(w, "good", NULL);
+	snprintf(good, sizeof(good), "%s/good", w->dir);
+	snprintf(bad, sizeof(bad), "%s/bad", w->dir);
+#define UNTRUSTED(says, what, how)                                                 \
+	do {                                                                       \
+		snprintf(bad, sizeof(bad), "%s/bad-%d", w->dir, __LINE__);         \
+		untrusted(good, bad, says, what, how);                             \
+	} while (0)
+	UNTRUSTED("can be written by anyone", "a directory of mode 0777", "chmod 0777 .");
+	UNTRUSTED("can be written by its group", "a record of mode 0660", "chmod 0660 pages");
+	UNTRUSTED("owned by uid 65534", "a record of another user", "chown 65534 pages");
+	UNTRUSTED("symbolic link", "a record that is a symbolic link",
+		  "mv pages ../pages-elsewhere && ln -s ../pages-elsewhere pages");
+	UNTRUSTED("not a regular file", "a record that is a FIFO", "rm pages && mkfifo -m 600 pages");
+	UNTRUSTED("not a regular file", "a record that is a directory",
+		  "rm pages && mkdir -m 700 pages");
+#undef UNTRUSTED
+	snprintf(bad, sizeof(bad), "%s/bad-dotdot", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_dotdot);
+	restore_fails(bad, "names a record '../good/core-2'", "a record named by a path");
+	inspect_fails(bad, "names a record '../good/core-2'", "a record named by a path");
+	snprintf(bad, sizeof(bad), "%s/bad-twice", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_twice);
+	restore_fails(bad, "twice", "a record listed twice");
+	inspect_fails(bad, "twice", "a record listed twice");
+	snprintf(bad, sizeof(bad), "%s/bad-null", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_null_name);
+	restore_fails(bad, "incomplete", "a record of no name");
+	inspect_fails(bad, "incomplete", "a record of no name");
+	snprintf(bad, sizeof(bad), "%s/bad-unlisted", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_no_pages);
+	restore_fails(bad, "the manifest does not list it", "pages the manifest does not list");
+
+	/* and the image itself is good */
+	wl_restore(w, "good", NULL);
+	wl_go(w);
+	wl_wait(w, 2);
+	assert_true(jbool(w->cp, "ok"));
+}
+
 /* Restored in the PID namespace it came from, where its PID is in use again. */
 static void test_pids_taken(void **state)
 {
@@ -405,6 +556,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raw_socket_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_images, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_images, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_pids_taken, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_fails_half_way, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_leave_running_pipes, wl_setup, wl_teardown),
