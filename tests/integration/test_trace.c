@@ -6,6 +6,7 @@
  * its IPC namespace), what the workload says it made, and what bpftool
  * reads from the pinned maps.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -372,6 +373,56 @@ static void detach(const char *name)
  * resident (appshot-trace load), it stays until appshot-trace unload,
  * which is refused while an application is traced.
  */
+/*
+ * The tables are root's alone: the pin directory 0700, each map 0600, and
+ * a user without privilege can neither list them, nor read them with
+ * bpftool, nor stop the tracer.
+ */
+static void pins_private(void)
+{
+	static const char *const as_nobody[][8] = {
+		{ "ls", "/sys/fs/bpf/appshot", NULL },
+		{ "bpftool", "map", "dump", "pinned", "/sys/fs/bpf/appshot/tasks", NULL },
+		{ NULL, "unload", NULL },
+	};
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	assert_int_equal(stat("/sys/fs/bpf/appshot", &st), 0);
+	if ((st.st_mode & 0777) != 0700 || st.st_uid != 0)
+		fail_msg("/sys/fs/bpf/appshot is mode %o, uid %u", st.st_mode & 0777, st.st_uid);
+	d = opendir("/sys/fs/bpf/appshot");
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/fs/bpf/appshot/%s", de->d_name);
+		assert_int_equal(stat(path, &st), 0);
+		if ((st.st_mode & 0077) != 0)
+			fail_msg("%s is mode %o: others may use it", path, st.st_mode & 0777);
+	}
+	closedir(d);
+	for (size_t i = 0; i < sizeof(as_nobody) / sizeof(as_nobody[0]); i++) {
+		const char *argv[16] = { "setpriv", "--reuid=65534", "--regid=65534",
+					 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all" };
+		struct run_result r;
+		int n = 6;
+
+		argv[n++] = as_nobody[i][0] ? as_nobody[i][0] : bin_path("appshot-trace");
+		for (int k = 1; as_nobody[i][k]; k++)
+			argv[n++] = as_nobody[i][k];
+		argv[n] = NULL;
+		run_argv(&r, TEST_TIMEOUT_MS, (char *const *)argv);
+		if (r.status == 0)
+			fail_msg("a user without privilege could run %s %s", argv[6], argv[7]);
+		run_free(&r);
+	}
+	expect_tracer(1, 1, "after users without privilege tried it");
+}
+
 static void test_tracer_resident(void **state)
 {
 	int was_resident = pinned();
@@ -399,6 +450,7 @@ static void test_tracer_resident(void **state)
 
 	trace_cmd(0, "tracer loaded in", "load");
 	expect_tracer(1, 1, "after load");
+	pins_private();
 	trace_cmd(0, "stays loaded", "load");
 	name = start_sleeper();
 	trace_cmd(1, "1 application is traced", "unload");
