@@ -20,14 +20,15 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -g -O2
-CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	$(EXTRA_CFLAGS)
 CPPFLAGS += -Iinclude -Ilib -Iloader -Irestore -Ikinds -Itests/lib -I$(OUTPUT)
 LDLIBS += -lbpf -lelf -lz -ljson-c -lxxhash
 # The host's multiarch headers come last: the BPF programs take syscall
 # numbers from <asm/unistd_64.h>.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(dir $(VMLINUX_H)) -Iinclude -Imaps -Ibpf \
-	-idirafter /usr/include/$(shell $(CC) -dumpmachine)
+	-idirafter /usr/include/$(shell $(CC) -print-multiarch)
 
 BPF_SRCS := maps/maps.bpf.c $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst %.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
@@ -55,7 +56,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tests clean demo test test-apps bench setup vmlinux vmtest
+.PHONY: all tests clean demo test test-apps bench setup vmlinux vmtest fuzz
 
 all: $(BINS) tests
 
@@ -88,8 +89,9 @@ $(OUTPUT)/hold.skel.h: $(OUTPUT)/bpf/hold.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name hold > $@
 
 # ---- user space
-# Test diagnostics are cut to their buffers on purpose.
-$(OUTPUT)/obj/tests/%.o: CFLAGS += -Wno-format-truncation
+# Test diagnostics are cut to their buffers on purpose (gcc warns of it, clang has no such warning).
+$(OUTPUT)/obj/tests/%.o: CFLAGS += $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null \
+	>/dev/null 2>&1 && echo -Wno-format-truncation)
 # A kind's operations share one signature; not every kind needs every argument.
 $(OUTPUT)/obj/kinds/%.o: CFLAGS += -Wno-unused-parameter
 
@@ -124,6 +126,13 @@ $(OUTPUT)/tests/unit/test_kinds: $(OUTPUT)/obj/tests/unit/test_kinds.o \
 	$(call msg,LD,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# The image fuzzer: appshot's objects (but its main) under libFuzzer, ASan and UBSan.
+$(OUTPUT)/fuzz/fuzz_image: $(OUTPUT)/obj/tests/fuzz/fuzz_image.o \
+		$(patsubst %.c,$(OUTPUT)/obj/%.o,$(filter-out loader/appshot.c,$(APPSHOT_SRCS))) $(LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	$(call msg,CC,$@)
@@ -163,6 +172,13 @@ vmtest: setup
 test-apps: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/apps/run.sh
+
+FUZZ_OUTPUT := build/fuzz
+fuzz: setup
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(FUZZ_OUTPUT) CC=clang \
+		EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link" \
+		$(FUZZ_OUTPUT)/fuzz/fuzz_image
+	$(Q)tests/fuzz/run.sh $(FUZZ_OUTPUT)/fuzz/fuzz_image
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all

@@ -137,20 +137,20 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 	f->state = ep;
 	if (!ep || !a)
 		goto bad;
-	ep->n = json_object_array_length(a);
+	ep->n = ja_len(a);
 	ep->e = calloc(ep->n + 1, sizeof(*ep->e));
 	if (!ep->e)
 		goto bad;
 	for (size_t i = 0; i < ep->n; i++) {
-		struct json_object *e = json_object_array_get_idx(a, i);
+		struct json_object *e = ja_at(a, i);
 		struct ep_entry *x = &ep->e[i];
 
-		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 4)
+		if (!json_object_is_type(e, json_type_array) || ja_len(e) != 4)
 			goto bad;
-		x->tfd = json_object_get_int(json_object_array_get_idx(e, 0));
-		x->events = json_object_get_uint64(json_object_array_get_idx(e, 1));
-		x->data = json_object_get_uint64(json_object_array_get_idx(e, 2));
-		x->holder = json_object_get_int(json_object_array_get_idx(e, 3));
+		x->tfd = json_object_get_int(ja_at(e, 0));
+		x->events = json_object_get_uint64(ja_at(e, 1));
+		x->data = json_object_get_uint64(ja_at(e, 2));
+		x->holder = json_object_get_int(ja_at(e, 3));
 		if (x->tfd < 0 || x->tfd > (1 << 20) || x->holder < 0 || x->holder > (1 << 20) ||
 		    x->tfd == f->fd || x->holder == f->fd)
 			goto bad;
@@ -227,13 +227,13 @@ static void describe(struct json_object *o, char *buf, size_t len)
 	if (!a)
 		return;
 	n += snprintf(buf, len, "watches");
-	for (size_t i = 0; i < json_object_array_length(a) && n < len; i++) {
-		struct json_object *e = json_object_array_get_idx(a, i);
+	for (size_t i = 0; i < ja_len(a) && n < len; i++) {
+		struct json_object *e = ja_at(a, i);
 
 		n += snprintf(buf + n, len - n, " %d",
-			      json_object_get_int(json_object_array_get_idx(e, 0)));
+			      json_object_get_int(ja_at(e, 0)));
 	}
-	if (!json_object_array_length(a))
+	if (!ja_len(a))
 		snprintf(buf, len, "watches nothing");
 }
 

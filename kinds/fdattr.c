@@ -130,12 +130,12 @@ int fdattr_parse(struct json_object *o, struct rst_fd *f, char *why, size_t len)
 		return 0;
 	if (!json_object_is_type(a, json_type_array))
 		goto bad;
-	x->nlocks = json_object_array_length(a);
+	x->nlocks = ja_len(a);
 	x->locks = calloc(x->nlocks + 1, sizeof(*x->locks));
 	if (!x->locks)
 		goto bad;
 	for (size_t i = 0; i < x->nlocks; i++) {
-		struct json_object *e = json_object_array_get_idx(a, i);
+		struct json_object *e = ja_at(a, i);
 		struct rst_lock *l = &x->locks[i];
 		char kind[16];
 		int known = 0;
@@ -228,8 +228,8 @@ void fdattr_describe(struct json_object *o, char *buf, size_t len)
 
 	buf[0] = 0;
 	if (json_object_object_get_ex(o, "locks", &a) && json_object_is_type(a, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(a) && n < len; i++) {
-			struct json_object *e = json_object_array_get_idx(a, i);
+		for (size_t i = 0; i < ja_len(a) && n < len; i++) {
+			struct json_object *e = ja_at(a, i);
 			char kind[16] = "";
 			int64_t start = 0, end = 0;
 			int write = 0;

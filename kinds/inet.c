@@ -271,7 +271,7 @@ static int udp_queue(struct dump *d, int fd, int sk, struct json_object *o)
 out:
 	setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
 	setsockopt(sk, level, name, &info, sizeof(info));
-	if (!err && json_object_array_length(q)) {
+	if (!err && ja_len(q)) {
 		snprintf(blob, sizeof(blob), "udp-%llu", (unsigned long long)st.st_ino);
 		js_str(o, "queue_data", blob);
 		json_object_object_add(o, "queue", q);
@@ -537,8 +537,8 @@ int dump_hold_keys(struct json_object *core, struct hold_key **keys, size_t *n, 
 	struct json_object *fds = jg_arr(core, "fds");
 	int err = 0;
 
-	for (size_t i = 0; fds && i < json_object_array_length(fds) && !err; i++) {
-		struct json_object *in = jg_obj(json_object_array_get_idx(fds, i), "inet"), *v;
+	for (size_t i = 0; fds && i < ja_len(fds) && !err; i++) {
+		struct json_object *in = jg_obj(ja_at(fds, i), "inet"), *v;
 
 		if (!in)
 			continue;
@@ -582,7 +582,7 @@ static int parse_fins(struct json_object *x, struct rst_inet *in)
 static int parse_dgrams(struct json_object *x, struct rst_inet *in)
 {
 	struct json_object *q = jg_arr(x, "queue");
-	size_t n = q ? json_object_array_length(q) : 0;
+	size_t n = q ? ja_len(q) : 0;
 	uint64_t total = 0;
 
 	if (!n)
@@ -592,7 +592,7 @@ static int parse_dgrams(struct json_object *x, struct rst_inet *in)
 		return -1;
 	in->ndgrams = n;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(q, i);
+		struct json_object *e = ja_at(q, i);
 		struct rst_dgram *g = &in->dgrams[i];
 		uint64_t len;
 
@@ -1174,10 +1174,10 @@ static void describe(struct json_object *o, char *buf, size_t len)
 	if (q && n < len) {
 		int64_t bytes = 0;
 
-		for (size_t i = 0; i < json_object_array_length(q); i++)
-			bytes += int_or(json_object_array_get_idx(q, i), "len");
+		for (size_t i = 0; i < ja_len(q); i++)
+			bytes += int_or(ja_at(q, i), "len");
 		snprintf(buf + n, len - n, ", %zu datagram%s waiting (%" PRId64 " bytes)",
-			 json_object_array_length(q), json_object_array_length(q) == 1 ? "" : "s",
+			 ja_len(q), ja_len(q) == 1 ? "" : "s",
 			 bytes);
 	}
 }

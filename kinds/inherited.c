@@ -110,7 +110,7 @@ static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)
 {
 	int key = *(int *)f->state;
 
-	if (!replacement(a, key)) {
+	if (!replacement(a, key) && !a->image_only) {
 		pr_err("restore: pid %d fd %d is a file the application was given (as fd %d): give "
 		       "its replacement with --inherit-fd %d[=FD]",
 		       p->pid, f->fd, key, key);

@@ -132,19 +132,19 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 	f->state = ws;
 	if (!ws || !a)
 		goto bad;
-	ws->n = json_object_array_length(a);
+	ws->n = ja_len(a);
 	ws->w = calloc(ws->n + 1, sizeof(*ws->w));
 	if (!ws->w)
 		goto bad;
 	for (size_t i = 0; i < ws->n; i++) {
-		struct json_object *e = json_object_array_get_idx(a, i);
+		struct json_object *e = ja_at(a, i);
 		const char *path;
 
-		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
+		if (!json_object_is_type(e, json_type_array) || ja_len(e) != 3)
 			goto bad;
-		ws->w[i].wd = json_object_get_int(json_object_array_get_idx(e, 0));
-		ws->w[i].mask = json_object_get_uint64(json_object_array_get_idx(e, 1));
-		path = json_object_get_string(json_object_array_get_idx(e, 2));
+		ws->w[i].wd = json_object_get_int(ja_at(e, 0));
+		ws->w[i].mask = json_object_get_uint64(ja_at(e, 1));
+		path = json_object_get_string(ja_at(e, 2));
 		if (ws->w[i].wd <= 0 || !path || path[0] != '/' || !(ws->w[i].path = strdup(path)))
 			goto bad;
 	}
@@ -217,8 +217,8 @@ static void describe(struct json_object *o, char *buf, size_t len)
 	struct json_object *a = jg_arr(o, "inotify");
 
 	if (a)
-		snprintf(buf, len, "%zu watch%s", json_object_array_length(a),
-			 json_object_array_length(a) == 1 ? "" : "es");
+		snprintf(buf, len, "%zu watch%s", ja_len(a),
+			 ja_len(a) == 1 ? "" : "es");
 }
 
 const struct fd_kind kind_inotify = {

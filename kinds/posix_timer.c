@@ -43,8 +43,8 @@ struct ksigevent {
 /* The application's id of system thread sys, from the process's threads; 0 if none. */
 static pid_t vtid_of(struct json_object *threads, pid_t sys)
 {
-	for (size_t i = 0; i < json_object_array_length(threads); i++) {
-		struct json_object *t = json_object_array_get_idx(threads, i);
+	for (size_t i = 0; i < ja_len(threads); i++) {
+		struct json_object *t = ja_at(threads, i);
 		int64_t s = 0, v = 0;
 
 		if (!jg_i64(t, "sys_tid", &s) && s == sys && !jg_i64(t, "tid", &v))
@@ -169,8 +169,8 @@ int posix_timers_check(struct json_object *core, char *why, size_t len)
 		return 0;
 	if (!json_object_is_type(list, json_type_array))
 		goto bad;
-	for (size_t i = 0; i < json_object_array_length(list); i++)
-		if (parse_one(json_object_array_get_idx(list, i), &p))
+	for (size_t i = 0; i < ja_len(list); i++)
+		if (parse_one(ja_at(list, i), &p))
 			goto bad;
 	return 0;
 bad:
@@ -200,7 +200,7 @@ static long create(struct remote *r, const struct ptimer *p, int id)
 
 int posix_timers_restore(struct remote *r, struct json_object *list, char *why, size_t len)
 {
-	size_t n = list ? json_object_array_length(list) : 0;
+	size_t n = list ? ja_len(list) : 0;
 	struct ptimer *t = n ? calloc(n, sizeof(*t)) : NULL;
 	int exact, err = 0;
 	long ret;
@@ -210,7 +210,7 @@ int posix_timers_restore(struct remote *r, struct json_object *list, char *why, 
 	if (!t)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		parse_one(json_object_array_get_idx(list, i), &t[i]); /* checked */
+		parse_one(ja_at(list, i), &t[i]); /* checked */
 	/* in id order: made again in it */
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && t[j].id < t[j - 1].id; j--) {

@@ -425,9 +425,9 @@ static const struct sockopt *find(const char *key)
 
 static int pair_ok(struct json_object *v)
 {
-	return json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2 &&
-	       json_object_is_type(json_object_array_get_idx(v, 0), json_type_int) &&
-	       json_object_is_type(json_object_array_get_idx(v, 1), json_type_int);
+	return json_object_is_type(v, json_type_array) && ja_len(v) == 2 &&
+	       json_object_is_type(ja_at(v, 0), json_type_int) &&
+	       json_object_is_type(ja_at(v, 1), json_type_int);
 }
 
 int sockopt_check(struct json_object *opts, char *why, size_t len)
@@ -466,7 +466,7 @@ int sockopt_check(struct json_object *opts, char *why, size_t len)
 
 static int64_t at(struct json_object *a, size_t i)
 {
-	return json_object_get_int64(json_object_array_get_idx(a, i));
+	return json_object_get_int64(ja_at(a, i));
 }
 
 static int set(int sk, const struct sockopt *t, struct json_object *v)

@@ -322,10 +322,10 @@ static int valid_spec(struct json_object *v)
 {
 	if (!json_object_is_type(v, json_type_array))
 		return 0;
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		struct json_object *e = json_object_array_get_idx(v, i);
+	for (size_t i = 0; i < ja_len(v); i++) {
+		struct json_object *e = ja_at(v, i);
 
-		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 2)
+		if (!json_object_is_type(e, json_type_array) || ja_len(e) != 2)
 			return 0;
 	}
 	return 1;
@@ -333,10 +333,10 @@ static int valid_spec(struct json_object *v)
 
 static int restore_spec(struct remote *r, struct json_object *v, char *why, size_t len)
 {
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		struct json_object *e = json_object_array_get_idx(v, i);
-		int which = json_object_get_int(json_object_array_get_idx(e, 0));
-		int state = json_object_get_int(json_object_array_get_idx(e, 1));
+	for (size_t i = 0; i < ja_len(v); i++) {
+		struct json_object *e = ja_at(v, i);
+		int which = json_object_get_int(ja_at(e, 0));
+		int state = json_object_get_int(ja_at(e, 1));
 		long ret = remote_syscall(r, SYS_prctl, PR_SET_SPECULATION_CTRL, which, state, 0, 0,
 					  0);
 

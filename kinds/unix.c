@@ -203,7 +203,7 @@ static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, 
 		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
 		       "cannot save them yet", d->vpid, fd);
 	if (!err && s->type == SOCK_DGRAM && !connected(s) &&
-	    json_object_array_length(jg_arr(o, "queue"))) {
+	    ja_len(jg_arr(o, "queue"))) {
 		pr_err("pid %d fd %d is a unix datagram socket holding datagrams from any sender: "
 		       "appshot cannot save whom they came from yet", d->vpid, fd);
 		err = -ENOTSUP;
@@ -266,12 +266,12 @@ static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
 		return -1;
 	f->un.opts = json_object_get(jg_obj(u, "opts"));
 	q = jg_arr(u, "queue"); /* a listener has none */
-	f->un.nqueue = q ? json_object_array_length(q) : 0;
+	f->un.nqueue = q ? ja_len(q) : 0;
 	f->un.queue = calloc(f->un.nqueue + 1, sizeof(*f->un.queue));
 	if (!f->un.queue)
 		return -1;
 	for (size_t i = 0; i < f->un.nqueue; i++) {
-		f->un.queue[i] = json_object_get_uint64(json_object_array_get_idx(q, i));
+		f->un.queue[i] = json_object_get_uint64(ja_at(q, i));
 		total += f->un.queue[i];
 	}
 	f->un.len = total;

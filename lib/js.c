@@ -143,3 +143,13 @@ struct json_object *jg_obj(struct json_object *o, const char *key)
 {
 	return get(o, key, json_type_object);
 }
+
+size_t ja_len(struct json_object *a)
+{
+	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+struct json_object *ja_at(struct json_object *a, size_t i)
+{
+	return i < ja_len(a) ? json_object_array_get_idx(a, i) : NULL;
+}

@@ -28,5 +28,11 @@ int jg_str(struct json_object *o, const char *key, char *buf, size_t len);
 int jg_hex(struct json_object *o, const char *key, void *buf, size_t max, size_t *len);
 struct json_object *jg_arr(struct json_object *o, const char *key);
 struct json_object *jg_obj(struct json_object *o, const char *key);
+/*
+ * An array's length and elements, where a is whatever an image holds: 0
+ * and NULL if it is no array (json-c's own assert that it is one).
+ */
+size_t ja_len(struct json_object *a);
+struct json_object *ja_at(struct json_object *a, size_t i);
 
 #endif /* APPSHOT_JS_H */

@@ -8,7 +8,7 @@ static const struct cmd cmds[] = {
 	  "start CMD as a new application, traced, in its own pid, ipc and uts namespaces" },
 	{ "snapshot", do_snapshot, "NAME -D DIR [--leave-running] [--no-sync] [--json]",
 	  "freeze an application and write its image to DIR; then stop it, or let it run on" },
-	{ "restore", do_restore, "-D DIR [--aid NAME] [--netns PATH] [--inherit-fd KEY[=FD]]... [-d] [--json]",
+	{ "restore", do_restore, "-D DIR [--aid NAME] [--netns PATH] [--inherit-fd KEY[=FD]]... [-d] [--check-only] [--json]",
 	  "bring an application back from its image; without -d, wait for it and pass on its exit "
 	  "status" },
 	{ "inspect", do_inspect, "DIR [--json]",

@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "commands.h"
+#include "rst.h"
 #include "image.h"
 #include "js.h"
 #include "kind.h"
@@ -95,11 +96,11 @@ static struct json_object *pending_names(struct json_object *list)
 	siginfo_t si;
 	char name[32];
 
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+	for (size_t i = 0; list && i < ja_len(list); i++) {
 		struct json_object *tmp = json_object_new_object();
 		size_t n = 0;
 
-		jadd(tmp, "h", json_object_get(json_object_array_get_idx(list, i)));
+		jadd(tmp, "h", json_object_get(ja_at(list, i)));
 		memset(&si, 0, sizeof(si));
 		if (jg_hex(tmp, "h", &si, sizeof(si), &n) == 0 && n >= sizeof(int)) {
 			signame(si.si_signo, name, sizeof(name));
@@ -147,9 +148,9 @@ static struct json_object *model_vma(struct json_object *v, uint64_t *saved_tota
 
 	jg_bool(v, "shared", &shared);
 	/* each run: [address, pages, offset in the pages record] */
-	for (size_t i = 0; runs && i < json_object_array_length(runs); i++)
+	for (size_t i = 0; runs && i < ja_len(runs); i++)
 		saved += 4096 * json_object_get_uint64(
-					json_object_array_get_idx(json_object_array_get_idx(runs, i), 1));
+					ja_at(ja_at(runs, i), 1));
 	*saved_total += saved;
 	prot_string(getu(v, "prot"), shared, prot);
 	js_u64(m, "start", start);
@@ -203,8 +204,8 @@ static struct json_object *model_signals(struct json_object *core)
 			   *acts = jg_arr(core, "sigactions");
 	char name[32];
 
-	for (size_t i = 0; acts && i < json_object_array_length(acts); i++) {
-		struct json_object *a = json_object_array_get_idx(acts, i),
+	for (size_t i = 0; acts && i < ja_len(acts); i++) {
+		struct json_object *a = ja_at(acts, i),
 				   *o = json_object_new_object();
 		uint64_t handler = getu(a, "handler");
 
@@ -239,26 +240,26 @@ static struct json_object *model_process(struct json_object *core)
 	if (geti(core, "stopped"))
 		js_i64(m, "stopped", geti(core, "stopped"));
 	ids = creds ? jg_arr(creds, "uid") : NULL;
-	js_i64(m, "uid", ids ? json_object_get_int64(json_object_array_get_idx(ids, 0)) : -1);
+	js_i64(m, "uid", ids ? json_object_get_int64(ja_at(ids, 0)) : -1);
 	ids = creds ? jg_arr(creds, "gid") : NULL;
-	js_i64(m, "gid", ids ? json_object_get_int64(json_object_array_get_idx(ids, 0)) : -1);
+	js_i64(m, "gid", ids ? json_object_get_int64(ja_at(ids, 0)) : -1);
 
 	a = json_object_new_array();
-	for (size_t i = 0; list && i < json_object_array_length(list); i++)
-		json_object_array_add(a, model_thread(json_object_array_get_idx(list, i)));
+	for (size_t i = 0; list && i < ja_len(list); i++)
+		json_object_array_add(a, model_thread(ja_at(list, i)));
 	jadd(m, "threads", a);
 
 	a = json_object_new_array();
 	list = jg_arr(core, "vmas");
-	for (size_t i = 0; list && i < json_object_array_length(list); i++)
-		json_object_array_add(a, model_vma(json_object_array_get_idx(list, i), &saved));
+	for (size_t i = 0; list && i < ja_len(list); i++)
+		json_object_array_add(a, model_vma(ja_at(list, i), &saved));
 	jadd(m, "memory", a);
 	js_u64(m, "memory_saved", saved);
 
 	a = json_object_new_array();
 	list = jg_arr(core, "fds");
-	for (size_t i = 0; list && i < json_object_array_length(list); i++)
-		json_object_array_add(a, model_fd(json_object_array_get_idx(list, i)));
+	for (size_t i = 0; list && i < ja_len(list); i++)
+		json_object_array_add(a, model_fd(ja_at(list, i)));
 	jadd(m, "files", a);
 
 	jadd(m, "signals", model_signals(core));
@@ -275,8 +276,8 @@ static struct json_object *model_ipc(struct json_object *ipc)
 	for (size_t k = 0; k < 3; k++) {
 		struct json_object *list = jg_arr(ipc, kinds[k]);
 
-		for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-			struct json_object *o = json_object_array_get_idx(list, i);
+		for (size_t i = 0; list && i < ja_len(list); i++) {
+			struct json_object *o = ja_at(list, i);
 			struct json_object *e = json_object_new_object();
 			uint64_t saved = 0;
 
@@ -287,16 +288,16 @@ static struct json_object *model_ipc(struct json_object *ipc)
 			if (k == 0) {
 				struct json_object *runs = jg_arr(o, "pages");
 
-				for (size_t r = 0; runs && r < json_object_array_length(runs); r++)
-					saved += json_object_get_uint64(json_object_array_get_idx(
-							 json_object_array_get_idx(runs, r), 1)) * 4096;
+				for (size_t r = 0; runs && r < ja_len(runs); r++)
+					saved += json_object_get_uint64(ja_at(
+							 ja_at(runs, r), 1)) * 4096;
 				js_u64(e, "size", getu(o, "size"));
 				js_u64(e, "saved", saved);
 				js_bool(e, "removed", flag(o, "removed"));
 			} else if (k == 1) {
 				jadd(e, "values", json_object_get(jg_arr(o, "values")));
 			} else {
-				js_u64(e, "messages", json_object_array_length(jg_arr(o, "messages")));
+				js_u64(e, "messages", ja_len(jg_arr(o, "messages")));
 			}
 			json_object_array_add(m, e);
 		}
@@ -321,15 +322,15 @@ static int build_model(struct image *im, const char *dir, struct json_object **o
 	js_str(m, "kernel", gets(man, "kernel"));
 	js_i64(m, "created", geti(man, "created"));
 	js_i64(m, "format", geti(man, "format"));
-	for (size_t i = 0; recs && i < json_object_array_length(recs); i++)
-		size += getu(json_object_array_get_idx(recs, i), "size");
-	js_u64(m, "records", recs ? json_object_array_length(recs) : 0);
+	for (size_t i = 0; recs && i < ja_len(recs); i++)
+		size += getu(ja_at(recs, i), "size");
+	js_u64(m, "records", recs ? ja_len(recs) : 0);
 	js_u64(m, "size", size);
 	procs = jg_arr(man, "processes");
 	a = json_object_new_array();
 	jadd(m, "processes", a);
-	for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
-		const char *rec = json_object_get_string(json_object_array_get_idx(procs, i));
+	for (size_t i = 0; procs && i < ja_len(procs); i++) {
+		const char *rec = json_object_get_string(ja_at(procs, i));
 		struct json_object *core = image_read_json(im, rec);
 
 		if (!core) {
@@ -358,13 +359,13 @@ static int build_model(struct image *im, const char *dir, struct json_object **o
 
 static void print_names(const char *label, struct json_object *a)
 {
-	size_t n = a ? json_object_array_length(a) : 0;
+	size_t n = a ? ja_len(a) : 0;
 
 	printf("%s", label);
 	if (!n)
 		printf(" none");
 	for (size_t i = 0; i < n; i++)
-		printf(" %s", json_object_get_string(json_object_array_get_idx(a, i)));
+		printf(" %s", json_object_get_string(ja_at(a, i)));
 }
 
 static void print_process(struct json_object *p)
@@ -385,9 +386,9 @@ static void print_process(struct json_object *p)
 		signame(geti(p, "stopped"), name, sizeof(name));
 		printf("  stopped by %s (it stops again when restored)\n", name);
 	}
-	printf("  threads (%zu):\n", json_object_array_length(a));
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *t = json_object_array_get_idx(a, i);
+	printf("  threads (%zu):\n", ja_len(a));
+	for (size_t i = 0; i < ja_len(a); i++) {
+		struct json_object *t = ja_at(a, i);
 		const char *sc = gets(t, "syscall");
 
 		printf("    tid %-7" PRId64 " %-16s ", geti(t, "tid"), gets(t, "comm"));
@@ -403,13 +404,13 @@ static void print_process(struct json_object *p)
 		       flag(t, "altstack") ? "; alternate stack" : "");
 	}
 	a = jg_arr(p, "memory");
-	for (size_t i = 0; i < json_object_array_length(a); i++)
-		mapped += getu(json_object_array_get_idx(a, i), "size");
+	for (size_t i = 0; i < ja_len(a); i++)
+		mapped += getu(ja_at(a, i), "size");
 	human_size(mapped, sz, sizeof(sz));
 	human_size(getu(p, "memory_saved"), sv, sizeof(sv));
-	printf("  memory (%zu areas, %s mapped, %s saved):\n", json_object_array_length(a), sz, sv);
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *v = json_object_array_get_idx(a, i);
+	printf("  memory (%zu areas, %s mapped, %s saved):\n", ja_len(a), sz, sv);
+	for (size_t i = 0; i < ja_len(a); i++) {
+		struct json_object *v = ja_at(a, i);
 
 		human_size(getu(v, "size"), sz, sizeof(sz));
 		human_size(getu(v, "saved"), sv, sizeof(sv));
@@ -418,9 +419,9 @@ static void print_process(struct json_object *p)
 		       gets(v, "path"), *gets(v, "name") ? " " : "", gets(v, "name"));
 	}
 	a = jg_arr(p, "files");
-	printf("  files (%zu):\n", json_object_array_length(a));
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *f = json_object_array_get_idx(a, i), *same;
+	printf("  files (%zu):\n", ja_len(a));
+	for (size_t i = 0; i < ja_len(a); i++) {
+		struct json_object *f = ja_at(a, i), *same;
 
 		printf("    %4" PRId64 " %-4s %-8s %s", geti(f, "fd"), gets(f, "access"),
 		       gets(f, "kind"), gets(f, "path"));
@@ -434,8 +435,8 @@ static void print_process(struct json_object *p)
 			printf(", shares fd %" PRId64 "'s file", geti(f, "shares_with"));
 		if (json_object_object_get_ex(f, "shares_with_process", &same))
 			printf(", shares the file of pid %d fd %d",
-			       json_object_get_int(json_object_array_get_idx(same, 0)),
-			       json_object_get_int(json_object_array_get_idx(same, 1)));
+			       json_object_get_int(ja_at(same, 0)),
+			       json_object_get_int(ja_at(same, 1)));
 		if (*gets(f, "state"))
 			printf(": %s", gets(f, "state"));
 		if (*gets(f, "held"))
@@ -444,10 +445,10 @@ static void print_process(struct json_object *p)
 	}
 	a = jg_arr(sig, "actions");
 	printf("  signals:");
-	if (!json_object_array_length(a))
+	if (!ja_len(a))
 		printf(" all default");
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *s = json_object_array_get_idx(a, i);
+	for (size_t i = 0; i < ja_len(a); i++) {
+		struct json_object *s = ja_at(a, i);
 
 		printf(" %s=%s", gets(s, "signal"),
 		       !strcmp(gets(s, "action"), "ignore") ? "ignored" : "handled");
@@ -460,8 +461,8 @@ static void print_process(struct json_object *p)
 
 		json_object_object_foreach(it, which, v)
 		{
-			int64_t s = json_object_get_int64(json_object_array_get_idx(v, 2)),
-				us = json_object_get_int64(json_object_array_get_idx(v, 3));
+			int64_t s = json_object_get_int64(ja_at(v, 2)),
+				us = json_object_get_int64(ja_at(v, 3));
 
 			if (s || us) {
 				printf(" %s in %.3f s", which, s + us / 1e6);
@@ -480,19 +481,19 @@ static void print_extras(struct json_object *m)
 	struct json_object *z = jg_arr(m, "zombies"), *ipc = jg_arr(m, "sysv");
 	char sz[32], sv[32];
 
-	for (size_t i = 0; z && i < json_object_array_length(z); i++) {
-		struct json_object *o = json_object_array_get_idx(z, i);
+	for (size_t i = 0; z && i < ja_len(z); i++) {
+		struct json_object *o = ja_at(z, i);
 		int st = geti(o, "status");
 
 		printf("\nzombie %" PRId64 " (%s), child of %" PRId64 ": %s %d\n", geti(o, "pid"),
 		       gets(o, "comm"), geti(o, "ppid"), WIFSIGNALED(st) ? "killed by signal" : "exited",
 		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	}
-	if (!ipc || !json_object_array_length(ipc))
+	if (!ipc || !ja_len(ipc))
 		return;
-	printf("\nSysV objects (%zu):\n", json_object_array_length(ipc));
-	for (size_t i = 0; i < json_object_array_length(ipc); i++) {
-		struct json_object *o = json_object_array_get_idx(ipc, i);
+	printf("\nSysV objects (%zu):\n", ja_len(ipc));
+	for (size_t i = 0; i < ja_len(ipc); i++) {
+		struct json_object *o = ja_at(ipc, i);
 		const char *kind = gets(o, "kind");
 
 		printf("  %s %-6" PRId64 " key 0x%08" PRIx64 " mode %03" PRIo64, kind, geti(o, "id"),
@@ -505,8 +506,8 @@ static void print_extras(struct json_object *m)
 			struct json_object *v = jg_arr(o, "values");
 
 			printf(", values");
-			for (size_t k = 0; v && k < json_object_array_length(v); k++)
-				printf(" %d", json_object_get_int(json_object_array_get_idx(v, k)));
+			for (size_t k = 0; v && k < ja_len(v); k++)
+				printf(" %d", json_object_get_int(ja_at(v, k)));
 		} else {
 			printf(", %" PRIu64 " messages", getu(o, "messages"));
 		}
@@ -521,17 +522,18 @@ static void print_model(struct json_object *m)
 	char date[64], sz[32];
 	struct tm tm;
 
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime_r(&when, &tm));
+	if (!localtime_r(&when, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(date, sizeof(date), "at an impossible time (%lld)", (long long)when);
 	human_size(getu(m, "size"), sz, sizeof(sz));
 	printf("image %s: application %s (aid %" PRId64 ", %s), %zu process%s\n", gets(m, "image"),
-	       gets(m, "name"), geti(m, "aid"), gets(m, "mode"), json_object_array_length(procs),
-	       json_object_array_length(procs) == 1 ? "" : "es");
+	       gets(m, "name"), geti(m, "aid"), gets(m, "mode"), ja_len(procs),
+	       ja_len(procs) == 1 ? "" : "es");
 	printf("  made %s on %s %s; format %" PRId64 ", %" PRIu64 " records, %s, all verified\n",
 	       date, gets(m, "kernel"), gets(m, "arch"), geti(m, "format"), getu(m, "records"), sz);
 	printf("  %s\n", flag(m, "own_namespaces") ? "in pid, ipc and uts namespaces of its own"
 				 : "in the namespaces of the machine");
-	for (size_t i = 0; i < json_object_array_length(procs); i++)
-		print_process(json_object_array_get_idx(procs, i));
+	for (size_t i = 0; i < ja_len(procs); i++)
+		print_process(ja_at(procs, i));
 	print_extras(m);
 }
 
@@ -553,9 +555,16 @@ int do_inspect(int argc, char **argv)
 	if (err)
 		return err;
 	err = build_model(&im, argv[optind], &model);
+	if (err) {
+		image_close(&im);
+		pr_err("image %s: a record cannot be read", argv[optind]);
+		return err;
+	}
+	/* verified means what the restore would accept: its checks, its plan */
+	err = restore_plan(&im, NULL, 0, 0, 1);
 	image_close(&im);
 	if (err) {
-		pr_err("image %s: a record cannot be read", argv[optind]);
+		json_object_put(model);
 		return err;
 	}
 	if (json_output)

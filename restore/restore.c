@@ -53,6 +53,7 @@ struct restore_opts {
 	const char *name;
 	const char *netns; /* a network namespace to restore into (a path: /run/netns/NAME) */
 	int detach;
+	int check_only; /* verify and plan, make nothing */
 	struct rst_inherit inherit[APP_MAX_EXTERNAL]; /* --inherit-fd KEY[=FD] */
 	size_t ninherit;
 };
@@ -133,8 +134,9 @@ static int wait_ready(struct rst_app *a, int chan)
 	return -EPROTO;
 }
 
+/* The manifest's account of the image; with here, whether this machine can run it. */
 static int check_image(struct image *im, const char *dir, struct json_object **cores, int *own_ns,
-		       char *name, size_t name_len)
+		       char *name, size_t name_len, int here_too)
 {
 	struct json_object *m = im->manifest, *procs;
 	char arch[32], kernel[128], here[128];
@@ -148,6 +150,8 @@ static int check_image(struct image *im, const char *dir, struct json_object **c
 		pr_err("image %s: its manifest does not say what it holds", dir);
 		return -EBADMSG;
 	}
+	if (!here_too)
+		goto processes;
 	if (strcmp(arch, "x86_64")) {
 		pr_err("image %s is of %s processes: this machine runs x86_64", dir, arch);
 		return -ENOEXEC;
@@ -160,12 +164,13 @@ static int check_image(struct image *im, const char *dir, struct json_object **c
 		       dir, kernel, here);
 		return -ENOEXEC;
 	}
-	if (!json_object_array_length(procs)) {
+processes:
+	if (!ja_len(procs)) {
 		pr_err("image %s holds no process", dir);
 		return -EBADMSG;
 	}
-	for (size_t i = 0; i < json_object_array_length(procs); i++)
-		if (!json_object_is_type(json_object_array_get_idx(procs, i), json_type_string)) {
+	for (size_t i = 0; i < ja_len(procs); i++)
+		if (!json_object_is_type(ja_at(procs, i), json_type_string)) {
 			pr_err("image %s: its list of processes is damaged", dir);
 			return -EBADMSG;
 		}
@@ -246,6 +251,7 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "inherit-fd", required_argument, NULL, 'i' },
+		{ "check-only", no_argument, NULL, 'c' },
 		COMMON_LONG_OPTS,
 		{},
 	};
@@ -271,6 +277,9 @@ static int parse_restore(int argc, char **argv, struct restore_opts *o)
 			r = parse_inherit(optarg, o);
 			if (r)
 				return r;
+			break;
+		case 'c':
+			o->check_only = 1;
 			break;
 		default:
 			r = common_opt(c, "restore");
@@ -516,12 +525,12 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 {
 	int err;
 
-	a->nprocs = json_object_array_length(cores);
+	a->nprocs = ja_len(cores);
 	a->procs = calloc(a->nprocs, sizeof(*a->procs));
 	if (!a->procs)
 		return -ENOMEM;
 	for (size_t i = 0; i < a->nprocs; i++) {
-		const char *name = json_object_get_string(json_object_array_get_idx(cores, i));
+		const char *name = json_object_get_string(ja_at(cores, i));
 		struct json_object *core = image_read_json(im, name);
 
 		if (!core) {
@@ -565,6 +574,57 @@ static void free_app(struct rst_app *a)
 	a->chan = -1;
 }
 
+int restore_plan(struct image *im, const struct rst_inherit *inherit, size_t ninherit, int say,
+		 int image_only)
+{
+	struct rst_app a = { .chan = -1, .inherit = inherit, .ninherit = ninherit,
+			     .image_only = image_only };
+	char image_name[APPSHOT_NAME_LEN];
+	struct json_object *cores;
+	uint64_t pages_off, pages_len;
+	int err, pages_fd = -1;
+
+	err = check_image(im, im->dir, &cores, &a.own_ns, image_name, sizeof(image_name),
+			  !image_only);
+	if (!err && (pages_fd = image_pages_fd(im, &pages_off, &pages_len)) < 0) {
+		pr_err("image %s: its pages cannot be read", im->dir);
+		err = -EBADMSG;
+	}
+	if (!err)
+		err = read_processes(im, im->dir, cores, pages_off, pages_len, &a);
+	if (!err && say) {
+		if (json_output) {
+			struct json_object *o = json_object_new_object();
+
+			js_str(o, "name", image_name);
+			js_u64(o, "processes", a.nprocs);
+			js_bool(o, "ok", 1);
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else {
+			printf("image %s (%s): verified, and its restore planned: %zu process%s\n",
+			       im->dir, image_name, a.nprocs, a.nprocs == 1 ? "" : "es");
+		}
+	}
+	if (pages_fd >= 0)
+		close(pages_fd);
+	free_app(&a);
+	return err;
+}
+
+int restore_check(const char *dir, const struct rst_inherit *inherit, size_t ninherit, int say,
+		  int image_only)
+{
+	struct image im;
+	int err = image_open(&im, dir);
+
+	if (err)
+		return err;
+	err = restore_plan(&im, inherit, ninherit, say, image_only);
+	image_close(&im);
+	return err;
+}
+
 int do_restore(int argc, char **argv)
 {
 	struct app_record rec = { .mode = APP_RESTORE };
@@ -583,6 +643,8 @@ int do_restore(int argc, char **argv)
 	err = parse_restore(argc, argv, &o);
 	if (err)
 		return err;
+	if (o.check_only)
+		return restore_check(o.dir, o.inherit, o.ninherit, 1, 0);
 	err = tracer_check_env();
 	if (err)
 		return err;
@@ -592,7 +654,7 @@ int do_restore(int argc, char **argv)
 	if (err)
 		return err;
 	phase(t0, "image verified");
-	err = check_image(&im, o.dir, &cores, &rec.own_ns, image_name, sizeof(image_name));
+	err = check_image(&im, o.dir, &cores, &rec.own_ns, image_name, sizeof(image_name), 1);
 	if (err)
 		goto out;
 	a.own_ns = rec.own_ns;

@@ -276,6 +276,7 @@ struct rst_app {
 	int chan; /* appshot's end of the channel, while the processes are restored */
 	const struct rst_inherit *inherit; /* --inherit-fd */
 	size_t ninherit;
+	int image_only; /* planned to check the image, not to be made here */
 };
 
 /* How many global fds the processes hold while they are made: the shared files, then objects. */
@@ -288,6 +289,19 @@ static inline int rst_gobj_fd(const struct rst_app *a, int global)
 {
 	return a->gbase + RST_G_SHARED + a->nshared + global;
 }
+
+/*
+ * restore.c: verify the image at dir and plan its restore, making nothing
+ * (appshot restore --check-only; the fuzzer's way in); with say, tell so.
+ * image_only: whether the image holds together, not whether this machine
+ * can run it (its kernel, the files given for it), as inspect asks.
+ */
+int restore_check(const char *dir, const struct rst_inherit *inherit, size_t ninherit, int say,
+		  int image_only);
+/* The same, of an image opened already. */
+struct image;
+int restore_plan(struct image *im, const struct rst_inherit *inherit, size_t ninherit, int say,
+		 int image_only);
 
 /* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
 int rst_tree_plan(struct rst_app *a);

@@ -30,7 +30,7 @@
 
 int rst_parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **out, size_t *n)
 {
-	size_t len = a ? json_object_array_length(a) : 0;
+	size_t len = a ? ja_len(a) : 0;
 	struct rst_run *runs = calloc(len ? len : 1, sizeof(*runs));
 
 	if (!a || !runs) {
@@ -38,15 +38,15 @@ int rst_parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **o
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < len; i++) {
-		struct json_object *r = json_object_array_get_idx(a, i);
+		struct json_object *r = ja_at(a, i);
 
-		if (!json_object_is_type(r, json_type_array) || json_object_array_length(r) != 3) {
+		if (!json_object_is_type(r, json_type_array) || ja_len(r) != 3) {
 			free(runs);
 			return -EBADMSG;
 		}
-		runs[i].start = json_object_get_uint64(json_object_array_get_idx(r, 0));
-		runs[i].npages = json_object_get_uint64(json_object_array_get_idx(r, 1));
-		runs[i].off = json_object_get_uint64(json_object_array_get_idx(r, 2));
+		runs[i].start = json_object_get_uint64(ja_at(r, 0));
+		runs[i].npages = json_object_get_uint64(ja_at(r, 1));
+		runs[i].off = json_object_get_uint64(ja_at(r, 2));
 		if (!runs[i].npages || runs[i].npages > (1ull << 40) ||
 		    runs[i].off % PAGE || runs[i].off > pages_len ||
 		    runs[i].npages * PAGE > pages_len - runs[i].off) {
@@ -61,7 +61,7 @@ int rst_parse_runs(struct json_object *a, uint64_t pages_len, struct rst_run **o
 
 static int parse_siginfos(struct json_object *a, siginfo_t **out, size_t *n)
 {
-	size_t len = a ? json_object_array_length(a) : 0;
+	size_t len = a ? ja_len(a) : 0;
 	siginfo_t *v = calloc(len ? len : 1, sizeof(*v));
 
 	if (!a || !v) {
@@ -73,7 +73,7 @@ static int parse_siginfos(struct json_object *a, siginfo_t **out, size_t *n)
 		size_t got = sizeof(siginfo_t);
 		int err;
 
-		json_object_object_add(wrap, "s", json_object_get(json_object_array_get_idx(a, i)));
+		json_object_object_add(wrap, "s", json_object_get(ja_at(a, i)));
 		err = jg_hex(wrap, "s", &v[i], sizeof(v[i]), &got);
 		json_object_put(wrap);
 		if (err || v[i].si_signo < 1 || v[i].si_signo > 64) {
@@ -256,10 +256,10 @@ static int parse_fd(struct rst_proc *p, struct json_object *o, struct rst_fd *f)
 		BAD("fd %d: the fd it shares is damaged", p->pid, f->fd);
 	f->same_pid = f->same_fd = f->shared = f->gobj = -1;
 	if (json_object_object_get_ex(o, "same_as", &a)) {
-		if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) != 2)
+		if (!json_object_is_type(a, json_type_array) || ja_len(a) != 2)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
-		f->same_pid = json_object_get_int(json_object_array_get_idx(a, 0));
-		f->same_fd = json_object_get_int(json_object_array_get_idx(a, 1));
+		f->same_pid = json_object_get_int(ja_at(a, 0));
+		f->same_fd = json_object_get_int(ja_at(a, 1));
 		if (f->same_pid <= 0 || f->same_pid == p->pid || f->same_fd < 0 || f->dup_of >= 0)
 			BAD("fd %d: the process it shares with is damaged", p->pid, f->fd);
 	}
@@ -282,7 +282,7 @@ struct rst_object *rst_object(struct rst_proc *p, int id)
 		struct json_object *a_ = jg_arr(core, key);                   \
 		if (!a_)                                                      \
 			BAD("the record has no %s", p->pid, key);             \
-		p->count = json_object_array_length(a_);                      \
+		p->count = ja_len(a_);                      \
 		p->field = calloc(p->count ? p->count : 1, sizeof(type));     \
 		if (!p->field)                                                \
 			return -ENOMEM;                                       \
@@ -339,21 +339,21 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 
 	creds = jg_obj(core, "creds");
 	if (!creds || !jg_arr(creds, "uid") || !jg_arr(creds, "gid") ||
-	    json_object_array_length(jg_arr(creds, "uid")) != 4 ||
-	    json_object_array_length(jg_arr(creds, "gid")) != 4 || !jg_arr(creds, "groups") ||
+	    ja_len(jg_arr(creds, "uid")) != 4 ||
+	    ja_len(jg_arr(creds, "gid")) != 4 || !jg_arr(creds, "groups") ||
 	    jg_u64(creds, "CapInh", &p->cap_inh) || jg_u64(creds, "CapPrm", &p->cap_prm) ||
 	    jg_u64(creds, "CapEff", &p->cap_eff) || jg_u64(creds, "CapBnd", &p->cap_bnd) ||
 	    jg_u64(creds, "CapAmb", &p->cap_amb))
 		BAD("its credentials are damaged", p->pid);
 	for (int i = 0; i < 4; i++) {
-		p->uid[i] = json_object_get_int64(json_object_array_get_idx(jg_arr(creds, "uid"), i));
-		p->gid[i] = json_object_get_int64(json_object_array_get_idx(jg_arr(creds, "gid"), i));
+		p->uid[i] = json_object_get_int64(ja_at(jg_arr(creds, "uid"), i));
+		p->gid[i] = json_object_get_int64(ja_at(jg_arr(creds, "gid"), i));
 	}
 	a = jg_arr(creds, "groups");
-	p->ngroups = json_object_array_length(a);
+	p->ngroups = ja_len(a);
 	p->groups = calloc(p->ngroups + 1, sizeof(*p->groups));
 	for (size_t i = 0; i < p->ngroups; i++)
-		p->groups[i] = json_object_get_int64(json_object_array_get_idx(a, i));
+		p->groups[i] = json_object_get_int64(ja_at(a, i));
 	jg_bool(creds, "no_new_privs", &p->no_new_privs);
 	p->securebits = 0;
 	if (json_object_object_get_ex(creds, "securebits", NULL) &&
@@ -362,19 +362,19 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 		BAD("its securebits are damaged", p->pid);
 
 	a = jg_arr(core, "rlimits");
-	if (!a || json_object_array_length(a) > RST_RLIMITS)
+	if (!a || ja_len(a) > RST_RLIMITS)
 		BAD("its resource limits are damaged", p->pid);
 	for (size_t i = 0; i < RST_RLIMITS; i++) {
-		struct json_object *l = json_object_array_get_idx(a, i);
+		struct json_object *l = ja_at(a, i);
 
-		if (i >= json_object_array_length(a)) {
+		if (i >= ja_len(a)) {
 			p->rlimits[i].rlim_cur = p->rlimits[i].rlim_max = RLIM_INFINITY;
 			continue;
 		}
-		if (!json_object_is_type(l, json_type_array) || json_object_array_length(l) != 2)
+		if (!json_object_is_type(l, json_type_array) || ja_len(l) != 2)
 			BAD("its resource limits are damaged", p->pid);
-		p->rlimits[i].rlim_cur = json_object_get_uint64(json_object_array_get_idx(l, 0));
-		p->rlimits[i].rlim_max = json_object_get_uint64(json_object_array_get_idx(l, 1));
+		p->rlimits[i].rlim_cur = json_object_get_uint64(ja_at(l, 0));
+		p->rlimits[i].rlim_max = json_object_get_uint64(ja_at(l, 1));
 	}
 
 	mm = jg_obj(core, "mm");
@@ -384,30 +384,30 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 		if (jg_u64(mm, mmf[i], mmv[i]) || *mmv[i] >= USER_TOP)
 			BAD("mm field %s is damaged", p->pid, mmf[i]);
 	a = jg_arr(mm, "auxv");
-	if (!a || json_object_array_length(a) > RST_AUXV || json_object_array_length(a) % 2)
+	if (!a || ja_len(a) > RST_AUXV || ja_len(a) % 2)
 		BAD("its auxv is damaged", p->pid);
-	p->mm.nauxv = json_object_array_length(a);
+	p->mm.nauxv = ja_len(a);
 	for (size_t i = 0; i < p->mm.nauxv; i++)
-		p->mm.auxv[i] = json_object_get_uint64(json_object_array_get_idx(a, i));
+		p->mm.auxv[i] = json_object_get_uint64(ja_at(a, i));
 
 	it = jg_obj(core, "itimers");
 	if (!it)
 		BAD("it has no itimers record", p->pid);
 	for (int w = 0; w < 3; w++) {
 		a = jg_arr(it, itn[w]);
-		if (!a || json_object_array_length(a) != 4)
+		if (!a || ja_len(a) != 4)
 			BAD("itimer %s is damaged", p->pid, itn[w]);
 		for (int k = 0; k < 4; k++)
-			p->itimers[w][k] = json_object_get_int64(json_object_array_get_idx(a, k));
+			p->itimers[w][k] = json_object_get_int64(ja_at(a, k));
 	}
 
 	a = jg_arr(core, "sigactions");
 	if (!a)
 		BAD("it has no sigactions record", p->pid);
-	p->nsigactions = json_object_array_length(a);
+	p->nsigactions = ja_len(a);
 	p->sigactions = calloc(p->nsigactions + 1, sizeof(*p->sigactions));
 	for (size_t i = 0; i < p->nsigactions; i++) {
-		struct json_object *s = json_object_array_get_idx(a, i);
+		struct json_object *s = ja_at(a, i);
 		struct rst_sigaction *sa = &p->sigactions[i];
 
 		if (jg_int(s, "sig", &sa->sig) || sa->sig < 1 || sa->sig > 64 ||
@@ -420,19 +420,19 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 		BAD("its pending signals are damaged", p->pid);
 
 	ARRAY_OF("objects", objects, nobjects, struct rst_object,
-		 parse_object(p, json_object_array_get_idx(a_, i_), pages_len, &p->objects[i_]));
+		 parse_object(p, ja_at(a_, i_), pages_len, &p->objects[i_]));
 	ARRAY_OF("threads", threads, nthreads, struct rst_thread,
-		 parse_thread(p, json_object_array_get_idx(a_, i_), &p->threads[i_]));
+		 parse_thread(p, ja_at(a_, i_), &p->threads[i_]));
 	if (!p->nthreads || p->threads[0].tid != p->pid)
 		BAD("its first thread is not its leader", p->pid);
 	ARRAY_OF("vmas", vmas, nvmas, struct rst_vma,
-		 parse_vma(p, json_object_array_get_idx(a_, i_), pages_len, &p->vmas[i_]));
+		 parse_vma(p, ja_at(a_, i_), pages_len, &p->vmas[i_]));
 	for (size_t i = 1; i < p->nvmas; i++)
 		if (p->vmas[i].start < p->vmas[i - 1].end && strcmp(p->vmas[i].kind, "vsyscall"))
 			BAD("memory areas overlap at %llx", p->pid,
 			    (unsigned long long)p->vmas[i].start);
 	ARRAY_OF("fds", fds, nfds, struct rst_fd,
-		 parse_fd(p, json_object_array_get_idx(a_, i_), &p->fds[i_]));
+		 parse_fd(p, ja_at(a_, i_), &p->fds[i_]));
 	for (size_t i = 0; i < p->nfds; i++) {
 		int found = p->fds[i].dup_of < 0;
 

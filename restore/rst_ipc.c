@@ -84,12 +84,12 @@ static int parse_kind(struct json_object *ipc, const char *kind, struct rst_ipc_
 
 	if (!a)
 		BAD("the %s list is missing", kind);
-	*n = json_object_array_length(a);
+	*n = ja_len(a);
 	*out = calloc(*n + 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < *n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i), *l;
+		struct json_object *o = ja_at(a, i), *l;
 		struct rst_ipc_obj *ob = &(*out)[i];
 
 		if (parse_perm(o, ob))
@@ -104,14 +104,14 @@ static int parse_kind(struct json_object *ipc, const char *kind, struct rst_ipc_
 					BAD("shm %d: a page run lies past its end", ob->id);
 		} else if (!strcmp(kind, "sem")) {
 			l = jg_arr(o, "values");
-			if (!l || !json_object_array_length(l) || json_object_array_length(l) > 65536)
+			if (!l || !ja_len(l) || ja_len(l) > 65536)
 				BAD("sem %d has no values", ob->id);
-			ob->nvalues = json_object_array_length(l);
+			ob->nvalues = ja_len(l);
 			ob->values = calloc(ob->nvalues, sizeof(*ob->values));
 			if (!ob->values)
 				return -ENOMEM;
 			for (size_t k = 0; k < ob->nvalues; k++) {
-				int v = json_object_get_int(json_object_array_get_idx(l, k));
+				int v = json_object_get_int(ja_at(l, k));
 
 				if (v < 0 || v > 32767)
 					BAD("sem %d: value %d is out of range", ob->id, v);
@@ -121,19 +121,19 @@ static int parse_kind(struct json_object *ipc, const char *kind, struct rst_ipc_
 			l = jg_arr(o, "messages");
 			if (!l || jg_u64(o, "qbytes", &ob->qbytes))
 				BAD("msg %d is damaged", ob->id);
-			ob->nmsgs = json_object_array_length(l);
+			ob->nmsgs = ja_len(l);
 			ob->msgs = calloc(ob->nmsgs + 1, sizeof(*ob->msgs));
 			if (!ob->msgs)
 				return -ENOMEM;
 			for (size_t k = 0; k < ob->nmsgs; k++) {
-				struct json_object *m = json_object_array_get_idx(l, k);
+				struct json_object *m = ja_at(l, k);
 
 				if (!json_object_is_type(m, json_type_array) ||
-				    json_object_array_length(m) != 3)
+				    ja_len(m) != 3)
 					BAD("msg %d: message %zu is damaged", ob->id, k);
-				ob->msgs[k].type = json_object_get_int64(json_object_array_get_idx(m, 0));
-				ob->msgs[k].off = json_object_get_uint64(json_object_array_get_idx(m, 1));
-				ob->msgs[k].len = json_object_get_uint64(json_object_array_get_idx(m, 2));
+				ob->msgs[k].type = json_object_get_int64(ja_at(m, 0));
+				ob->msgs[k].off = json_object_get_uint64(ja_at(m, 1));
+				ob->msgs[k].len = json_object_get_uint64(ja_at(m, 2));
 				if (ob->msgs[k].type <= 0 || ob->msgs[k].off > blob_len ||
 				    ob->msgs[k].len > blob_len - ob->msgs[k].off)
 					BAD("msg %d: message %zu lies outside its bytes", ob->id, k);

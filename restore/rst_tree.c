@@ -85,13 +85,13 @@ static int check_session(struct rst_app *a, struct rst_proc *p)
 
 int rst_tree_zombies(struct rst_app *a, struct json_object *list)
 {
-	size_t n = list ? json_object_array_length(list) : 0;
+	size_t n = list ? ja_len(list) : 0;
 
 	a->zombies = calloc(n + 1, sizeof(*a->zombies));
 	if (!a->zombies)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(list, i);
+		struct json_object *o = ja_at(list, i);
 		struct rst_zombie *z = &a->zombies[i];
 
 		if (jg_int(o, "pid", &z->pid) || jg_int(o, "ppid", &z->ppid) ||

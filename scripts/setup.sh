@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev
-libcmocka-dev libxxhash-dev iproute2 procps"
+libcmocka-dev libxxhash-dev iproute2 procps libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -404,7 +404,16 @@ static void test_untrusted_images(void **state)
 	rewrite_manifest(bad, edit_no_pages);
 	restore_fails(bad, "the manifest does not list it", "pages the manifest does not list");
 
-	/* and the image itself is good */
+	/* and the image itself is good: checked and planned (making nothing), then restored */
+	{
+		struct run_result r;
+
+		run_cmd(&r, bin_path("appshot"), "restore", "--check-only", "-D", good, NULL);
+		if (r.status != 0 || !strstr(r.out, "verified, and its restore planned"))
+			fail_msg("restore --check-only of a good image exited %d: %s%s", r.status,
+				 r.out, r.err);
+		run_free(&r);
+	}
 	wl_restore(w, "good", NULL);
 	wl_go(w);
 	wl_wait(w, 2);

@@ -15,8 +15,9 @@
 static void test_names_cover_enums(void **state)
 {
 	(void)state;
+	/* every kind has a name of its own; FDK_UNKNOWN's is "unknown" */
 	for (int k = 0; k < FDK_MAX; k++)
-		assert_string_not_equal(fd_kind_name(k), "unknown" + (k == FDK_UNKNOWN ? 7 : 0));
+		assert_string_not_equal(fd_kind_name(k), k == FDK_UNKNOWN ? "" : "unknown");
 	assert_string_equal(fd_kind_name(FDK_PIPE), "pipe");
 	assert_string_equal(fd_kind_name(FDK_MAX + 5), "unknown");
 	for (int k = RGK_ANON; k <= RGK_SPECIAL; k++)
