@@ -40,7 +40,8 @@ LIB := $(OUTPUT)/libappshot.a
 
 TRACE_SRCS := loader/appshot-trace.c loader/attach.c loader/status.c loader/events.c loader/load.c
 APPSHOT_SRCS := loader/appshot.c loader/run.c loader/snapshot.c loader/dump.c loader/dump_mem.c \
-	loader/dump_files.c loader/dump_ipc.c loader/dump_sock.c loader/inspect.c $(wildcard restore/*.c) \
+	loader/dump_files.c loader/dump_ipc.c loader/dump_sock.c loader/inspect.c loader/check.c \
+	$(wildcard restore/*.c) \
 	$(wildcard kinds/*.c)
 
 BINS := $(OUTPUT)/bin/appshot $(OUTPUT)/bin/appshot-trace

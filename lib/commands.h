@@ -13,5 +13,6 @@ int do_unload(int argc, char **argv);
 int do_snapshot(int argc, char **argv);
 int do_restore(int argc, char **argv);
 int do_inspect(int argc, char **argv);
+int do_check(int argc, char **argv);
 
 #endif /* APPSHOT_COMMANDS_H */

@@ -13,6 +13,8 @@ static const struct cmd cmds[] = {
 	  "status" },
 	{ "inspect", do_inspect, "DIR [--json]",
 	  "verify an image and show what it holds: processes, threads, memory, files, signals" },
+	{ "check", do_check, "[--json]",
+	  "what this kernel and machine allow, and what appshot needs of them" },
 	{},
 };
 

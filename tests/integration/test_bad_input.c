@@ -225,6 +225,45 @@ static void test_no_btf_not_root_json(void **state)
 	assert_non_null(strstr(err, "must run as root"));
 }
 
+/*
+ * appshot check says what this machine allows: here everything appshot
+ * needs (the tests run), each feature with its reason, in JSON too; for a
+ * user without privilege it says what is missing and fails.
+ */
+static void test_check(void **state)
+{
+	const char *nobody[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+				 bin_path("appshot"), "check", NULL };
+	struct json_object *o, *list;
+	struct run_result r;
+	int btf = 0;
+
+	(void)state;
+	TESTLIB_REQUIRE();
+	run_cmd(&r, bin_path("appshot"), "check", "--json", NULL);
+	if (r.status != 0)
+		fail_msg("appshot check exited %d here: %s%s", r.status, r.out, r.err);
+	o = json_tokener_parse(r.out);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "features", &list));
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *f = json_object_array_get_idx(list, i), *v;
+
+		assert_true(json_object_object_get_ex(f, "why", &v));
+		assert_true(json_object_get_string_len(v) > 0);
+		json_object_object_get_ex(f, "feature", &v);
+		btf |= !strcmp(json_object_get_string(v), "btf");
+	}
+	assert_true(btf);
+	json_object_put(o);
+	run_free(&r);
+	run_argv(&r, TEST_TIMEOUT_MS, (char *const *)nobody);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "NO  root"));
+	assert_non_null(strstr(r.out, "appshot cannot work here"));
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_bad_commands),
 		cmocka_unit_test(test_taken),
 		cmocka_unit_test(test_no_btf_not_root_json),
+		cmocka_unit_test(test_check),
 	};
 
 	return cmocka_run_group_tests_name("bad_input", tests, testlib_setup, testlib_teardown);
