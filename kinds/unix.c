@@ -38,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 
@@ -46,6 +47,7 @@
 #include "js.h"
 #include "kind.h"
 #include "log.h"
+#include "proc.h"
 #include "rst.h"
 
 extern const struct fd_kind kind_unix;
@@ -59,54 +61,193 @@ static void hex(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = 0;
 }
 
+#define MAX_RIGHTS 253 /* SCM_MAX_FD: the most fds one message carries */
+
+/* Close the fds a peek with SCM_RIGHTS installed here; how many there were (into fds, if given). */
+static size_t take_rights(struct msghdr *mh, int *fds)
+{
+	size_t n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				int fd = ((int *)CMSG_DATA(c))[i];
+
+				if (fds && n < MAX_RIGHTS)
+					fds[n] = fd;
+				else
+					close(fd);
+				n++;
+			}
+	return n;
+}
+
+/* Does a peek of len bytes from off reach a message with fds? 1, 0, or -errno. */
+static int reaches_rights(int sk, size_t off, size_t len, char *buf)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * MAX_RIGHTS)];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	int o = off;
+
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &o, sizeof(o)) ||
+	    recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+		return -errno;
+	return take_rights(&mh, NULL) > 0;
+}
+
+/*
+ * A stream reads up to, and with, the first write that carried fds: where
+ * that write starts in the n bytes from off is where a peek of as many
+ * bytes first reaches its fds.
+ */
+static ssize_t rights_start(int sk, size_t off, size_t n, char *buf)
+{
+	size_t lo = 1, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = reaches_rights(sk, off, mid, buf);
+
+		if (r < 0)
+			return r;
+		if (r)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo - 1;
+}
+
+/* The process of the application that holds our copy fd's open file, and its fd there. */
+static int holder_of(struct dump *d, int fd, pid_t *vpid, int *hfd)
+{
+	for (size_t i = 0; i < d->npids; i++) {
+		int *fds = NULL;
+		size_t n = 0;
+		uint32_t level;
+
+		if (proc_fds(d->pids[i], &fds, &n))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (syscall(SYS_kcmp, getpid(), d->pids[i], KCMP_FILE, fd, fds[k]) == 0) {
+				*hfd = fds[k];
+				free(fds);
+				return proc_nspid(d->pids[i], vpid, &level);
+			}
+		free(fds);
+	}
+	return -ENOENT;
+}
+
+/* The files in flight of one message (our copies), as their holders' fds; noted for the check. */
+static int note_rights(struct dump *d, int sock_fd, const int *fds, size_t n,
+		       struct json_object *files)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct dump_flight *m;
+		struct json_object *f;
+		pid_t vpid;
+		int hfd;
+
+		if (holder_of(d, fds[i], &vpid, &hfd)) {
+			char link[64] = "", path[64];
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+			if (readlink(path, link, sizeof(link) - 1) < 0)
+				snprintf(link, sizeof(link), "?");
+			pr_err("pid %d fd %d is a unix socket with a file in flight (%s) that no process "
+			       "of the application holds (its sender closed it): appshot cannot save "
+			       "it yet", d->vpid, sock_fd, link);
+			return -ENOTSUP;
+		}
+		m = realloc(d->flights, (d->nflights + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		d->flights = m;
+		d->flights[d->nflights++] = (struct dump_flight){ .vpid = vpid, .fd = hfd,
+								  .sock_vpid = d->vpid,
+								  .sock_fd = sock_fd };
+		f = json_object_new_array();
+		json_object_array_add(f, json_object_new_int(vpid));
+		json_object_array_add(f, json_object_new_int(hfd));
+		json_object_array_add(files, f);
+	}
+	return 0;
+}
+
 /*
  * The bytes waiting in the socket, message by message, peeked at from
- * offset 0 through our copy of it; fds in flight refuse it.
+ * offset 0 through our copy of it. A message with fds in flight (the
+ * first write that carried them, in a stream) is a message of its own,
+ * its fds named by the processes that hold their open files ("rights").
  */
-static int peek_queue(struct dump *d, int sk, struct dump_sock *s, struct json_object *o)
+static int peek_queue(struct dump *d, int fd, int sk, struct dump_sock *s, struct json_object *o)
 {
-	static char data[1 << 20];
-	char ctl[CMSG_SPACE(sizeof(int) * 64)], name[64];
-	struct json_object *lens = json_object_new_array();
-	int zero = 0, old = -1, err = 0;
+	static char data[1 << 20], probe[1 << 20];
+	char ctl[CMSG_SPACE(sizeof(int) * MAX_RIGHTS)], name[64];
+	struct json_object *lens = json_object_new_array(), *rights = json_object_new_array();
+	int zero = 0, old = -1, err = 0, fds[MAX_RIGHTS];
 	socklen_t ol = sizeof(old);
 	size_t used = 0;
 
 	json_object_object_add(o, "queue", lens);
 	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &ol);
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
+		json_object_put(rights);
 		return -errno;
+	}
 	for (;;) {
 		struct iovec iov = { data + used, sizeof(data) - used };
 		struct msghdr mh = { .msg_iov = &iov,
 				     .msg_iovlen = 1,
 				     .msg_control = ctl,
 				     .msg_controllen = sizeof(ctl) };
-		struct cmsghdr *c;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC), before = 0;
+		size_t nfds;
 
 		if (n < 0) {
 			if (errno != EAGAIN)
 				err = -errno;
 			break;
 		}
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-
-				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-					close(fds[i]);
-				err = -ENOTSUP;
-			}
-		if (err || n == 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-			if (!err && n)
-				err = -E2BIG;
+		nfds = take_rights(&mh, fds);
+		if (n == 0 && !nfds)
 			break;
+		if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > MAX_RIGHTS) {
+			err = -E2BIG;
+		} else if (nfds && s->type == SOCK_STREAM && n > 1) {
+			before = rights_start(sk, used, n, probe);
+			if (before < 0)
+				err = before;
+			else if (before)
+				json_object_array_add(lens, json_object_new_uint64(before));
+			/* and on from where this message ends */
+			int next = used + n;
+
+			setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &next, sizeof(next));
 		}
-		json_object_array_add(lens, json_object_new_uint64(n));
+		if (!err && nfds) {
+			struct json_object *r = json_object_new_object(), *files = json_object_new_array();
+
+			js_u64(r, "message", json_object_array_length(lens));
+			json_object_object_add(r, "files", files);
+			json_object_array_add(rights, r);
+			err = note_rights(d, fd, fds, nfds, files);
+		}
+		for (size_t i = 0; i < nfds && i < MAX_RIGHTS; i++)
+			close(fds[i]);
+		if (err)
+			break;
+		json_object_array_add(lens, json_object_new_uint64(n - before));
 		used += n;
 	}
 	setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old));
+	if (json_object_array_length(rights))
+		json_object_object_add(o, "rights", rights);
+	else
+		json_object_put(rights);
 	if (err == -ENOTSUP)
 		return err;
 	if (err) {
@@ -120,6 +261,49 @@ static int peek_queue(struct dump *d, int sk, struct dump_sock *s, struct json_o
 		js_str(o, "data", name);
 	}
 	return err;
+}
+
+/* The kinds of open file the restore can make once and send again (a slot of appshot's). */
+static int sendable(const char *kind)
+{
+	static const char *const ok[] = { "file", "dir", "chr", "pipe", "fifo", "unix", "inet",
+					  "eventfd" };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(kind, ok[i]))
+			return 1;
+	return 0;
+}
+
+int dump_check_flights(struct dump *d, struct json_object *const *cores, size_t n)
+{
+	for (size_t k = 0; k < d->nflights; k++) {
+		const struct dump_flight *m = &d->flights[k];
+		const char *kind = NULL;
+
+		for (size_t i = 0; i < n && !kind; i++) {
+			struct json_object *core = cores[i], *fds = jg_arr(core, "fds");
+			int64_t pid;
+
+			if (jg_i64(core, "pid", &pid) || pid != m->vpid)
+				continue;
+			for (size_t j = 0; j < ja_len(fds) && !kind; j++) {
+				struct json_object *v;
+				int64_t fd;
+
+				if (!jg_i64(ja_at(fds, j), "fd", &fd) && fd == m->fd &&
+				    json_object_object_get_ex(ja_at(fds, j), "kind", &v))
+					kind = json_object_get_string(v);
+			}
+		}
+		if (!kind || !sendable(kind)) {
+			pr_err("pid %d fd %d is a unix socket with a file in flight that is pid %d's fd "
+			       "%d (%s): appshot cannot send one of that kind again yet",
+			       m->sock_vpid, m->sock_fd, m->vpid, m->fd, kind ? kind : "not saved");
+			return -ENOTSUP;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -198,10 +382,7 @@ static int dump_unix_fd(struct dump *d, pid_t pid, int fd, struct dump_sock *s, 
 	if (!err)
 		err = s->state == TCP_LISTEN || (s->type != SOCK_DGRAM && !connected(s)) ?
 			      0 :
-			      peek_queue(d, sk, s, o);
-	if (err == -ENOTSUP)
-		pr_err("pid %d fd %d is a unix socket with file descriptors in flight: appshot "
-		       "cannot save them yet", d->vpid, fd);
+			      peek_queue(d, fd, sk, s, o);
 	if (!err && s->type == SOCK_DGRAM && !connected(s) &&
 	    ja_len(jg_arr(o, "queue"))) {
 		pr_err("pid %d fd %d is a unix datagram socket holding datagrams from any sender: "
@@ -234,6 +415,44 @@ static int unhex(const char *s, unsigned char *out, size_t max)
 		out[i] = b;
 	}
 	return n / 2;
+}
+
+/* Which messages carry files in flight, each as [pid, fd] of the application. */
+static int parse_rights(struct json_object *list, struct rst_unix *u)
+{
+	u->nrights = ja_len(list);
+	if (!u->nrights)
+		return 0;
+	u->rights = calloc(u->nrights, sizeof(*u->rights));
+	if (!u->rights)
+		return -1;
+	for (size_t i = 0; i < u->nrights; i++) {
+		struct json_object *r = ja_at(list, i), *files = jg_arr(r, "files");
+		struct rst_right *x = &u->rights[i];
+		uint64_t m;
+
+		if (jg_u64(r, "message", &m) || m >= u->nqueue || !ja_len(files) ||
+		    ja_len(files) > MAX_RIGHTS || (i && m <= u->rights[i - 1].message))
+			return -1;
+		x->message = m;
+		x->nfiles = ja_len(files);
+		x->files = calloc(x->nfiles, sizeof(*x->files));
+		if (!x->files)
+			return -1;
+		for (size_t k = 0; k < x->nfiles; k++) {
+			struct json_object *pf = ja_at(files, k);
+
+			if (ja_len(pf) != 2 ||
+			    !json_object_is_type(ja_at(pf, 0), json_type_int) ||
+			    !json_object_is_type(ja_at(pf, 1), json_type_int) ||
+			    json_object_get_int64(ja_at(pf, 0)) <= 0 ||
+			    json_object_get_int64(ja_at(pf, 1)) < 0)
+				return -1;
+			x->files[k].pid = json_object_get_int64(ja_at(pf, 0));
+			x->files[k].fd = json_object_get_int64(ja_at(pf, 1));
+		}
+	}
+	return 0;
 }
 
 static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
@@ -275,6 +494,8 @@ static int rst_parse_unix(struct json_object *o, struct rst_fd *f)
 		total += f->un.queue[i];
 	}
 	f->un.len = total;
+	if (parse_rights(jg_arr(u, "rights"), &f->un))
+		return -1;
 	if (total && jg_str(u, "data", f->un.data, sizeof(f->un.data)))
 		return -1;
 	return 0;
@@ -518,58 +739,115 @@ static int make_all(struct rst_fd **socks, size_t n)
 	return err;
 }
 
-/* The bytes a socket held, sent to it again by its peer. */
-static int fill_queue(struct rst_fd **socks, size_t n, struct rst_fd *f)
+/* The application's unix sockets among appshot's slots; free() it. */
+static struct rst_fd **unix_socks(struct rst_app *a, size_t *n)
+{
+	struct rst_fd **socks = calloc(a->nshared + 1, sizeof(*socks));
+
+	*n = 0;
+	for (size_t k = 0; socks && k < a->nshared; k++)
+		if (a->shared[k]->kind == &kind_unix)
+			socks[(*n)++] = a->shared[k];
+	return socks;
+}
+
+/* A socket's fd in appshot: its own till its slot took it. */
+static int sock_fd(const struct rst_app *a, const struct rst_fd *f)
+{
+	return f->sock >= 0 ? f->sock : f->shared >= 0 ? a->shared_fd[f->shared] : -1;
+}
+
+/* Message i of f's queue, sent by from, with its files in flight (appshot's slots of them). */
+static int send_message(const struct rst_app *a, const struct rst_fd *f, int from, size_t i,
+			const void *bytes, size_t len)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * MAX_RIGHTS)] = { 0 };
+	struct iovec iov = { (void *)bytes, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	const struct rst_right *r = NULL;
+
+	for (size_t k = 0; k < f->un.nrights && !r; k++)
+		if (f->un.rights[k].message == i)
+			r = &f->un.rights[k];
+	if (r) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * r->nfiles);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * r->nfiles);
+		for (size_t k = 0; k < r->nfiles; k++)
+			((int *)CMSG_DATA(c))[k] = a->shared_fd[r->files[k].holder->shared];
+	}
+	return sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * The bytes a socket held, sent to it again by its peer: a datagram or
+ * packet per message; a stream's at once, but for the writes that carried
+ * files in flight, each a write of its own with them.
+ */
+static int fill_queue(const struct rst_app *a, struct rst_fd **socks, size_t n, struct rst_fd *f)
 {
 	struct rst_fd *p = sock_by_ino(socks, n, f->un.peer);
+	int from = p ? sock_fd(a, p) : f->un.temp;
 	size_t off = 0;
 
-	int from = p ? p->sock : f->un.temp;
-
-	if (!f->un.len)
+	if (!f->un.len && !f->un.nrights)
 		return 0;
 	if (from < 0) {
 		pr_err("restore: a unix socket holds bytes but has no peer to send them");
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < f->un.nqueue; i++) {
-		size_t len = f->un.type == SOCK_STREAM ? f->un.len : f->un.queue[i];
+		size_t len = f->un.queue[i];
 
-		if (send(from, (char *)f->un.bytes + off, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-		    (ssize_t)len) {
+		/* a stream's messages with no files go together */
+		while (f->un.type == SOCK_STREAM && i + 1 < f->un.nqueue && !f->un.nrights)
+			len += f->un.queue[++i];
+		if (send_message(a, f, from, i, (char *)f->un.bytes + off, len)) {
 			pr_perror("restore: cannot put %zu bytes back into a unix socket", len);
 			return -EIO;
 		}
 		off += len;
-		if (f->un.type == SOCK_STREAM)
-			break; /* a stream has no messages: all at once */
 	}
 	return 0;
 }
 
+/* Every unix socket made, connected and accepted; queues wait for the other slots (finish). */
 static int rst_socks_make(struct rst_app *a)
 {
-	struct rst_fd **socks = NULL;
-	size_t n = 0;
+	size_t n;
+	struct rst_fd **socks = unix_socks(a, &n);
+	int err;
+
+	if (!socks)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		socks[i]->sock = -1;
+	err = make_all(socks, n);
+	free(socks);
+	return err;
+}
+
+/*
+ * Once every slot is made (the files in flight among them): the queues
+ * filled, the ends made for the while gone, as the peers had gone;
+ * unlinked paths unlinked again; shutdowns and options last.
+ */
+static int rst_socks_finish(struct rst_app *a)
+{
+	size_t n;
+	struct rst_fd **socks = unix_socks(a, &n);
 	int err = 0, one = 1;
 	char why[256];
 
-	for (size_t k = 0; k < a->nshared; k++)
-		if (a->shared[k]->kind == &kind_unix) {
-			struct rst_fd **m = realloc(socks, (n + 1) * sizeof(*m));
-
-			if (!m) {
-				free(socks);
-				return -ENOMEM;
-			}
-			socks = m;
-			socks[n++] = a->shared[k];
-			a->shared[k]->sock = -1;
-		}
-	err = make_all(socks, n);
+	if (!socks)
+		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++)
-		err = fill_queue(socks, n, socks[i]);
-	/* the ends made for the while go, as the peers had gone; unlinked paths go again */
+		err = fill_queue(a, socks, n, socks[i]);
 	for (size_t i = 0; i < n; i++) {
 		struct rst_fd *f = socks[i];
 
@@ -587,22 +865,23 @@ static int rst_socks_make(struct rst_app *a)
 	}
 	for (size_t i = 0; i < n && !err; i++) {
 		struct rst_fd *f = socks[i], *p = sock_by_ino(socks, n, f->un.peer);
+		int fd = sock_fd(a, f);
 
-		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(f->sock, SHUT_WR))
+		if ((f->un.shutdown & SEND_SHUTDOWN) && shutdown(fd, SHUT_WR))
 			err = -errno;
 		if (!err && (f->un.shutdown & RCV_SHUTDOWN) &&
-		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(f->sock, SHUT_RD))
+		    !(p && (p->un.shutdown & SEND_SHUTDOWN)) && shutdown(fd, SHUT_RD))
 			err = -errno;
 		if (!err && f->un.passcred &&
-		    setsockopt(f->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
+		    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)))
 			err = -errno;
 		if (err) {
 			pr_perror("restore: cannot give a unix socket its shutdown or options");
 			break;
 		}
 		/* all of them once its queue is there: they limit what comes, not what came */
-		err = sockopt_apply(f->sock, f->un.opts, 0, why, sizeof(why)) ?:
-		      sockopt_apply(f->sock, f->un.opts, 1, why, sizeof(why));
+		err = sockopt_apply(fd, f->un.opts, 0, why, sizeof(why)) ?:
+		      sockopt_apply(fd, f->un.opts, 1, why, sizeof(why));
 		if (err)
 			pr_err("restore: a unix socket: %s", why);
 	}
@@ -637,8 +916,11 @@ static int parse(struct json_object *o, struct rst_proc *p, struct rst_fd *f, ch
 }
 
 /* Its first fd carries the socket's state: that one gets a slot, the others share it. */
+/* Its slot; and one for each file in flight in it, made by appshot to be sent again. */
 static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)
 {
+	int err;
+
 	if (f->dup_of >= 0 || f->same_pid >= 0)
 		return 0;
 	if (!f->un.primary) {
@@ -646,7 +928,22 @@ static int plan(struct rst_app *a, struct rst_proc *p, struct rst_fd *f)
 		       f->fd);
 		return -EBADMSG;
 	}
-	return rst_add_slot(a, f);
+	err = rst_add_slot(a, f);
+	for (size_t i = 0; !err && i < f->un.nrights; i++)
+		for (size_t k = 0; !err && k < f->un.rights[i].nfiles; k++) {
+			struct rst_right *r = &f->un.rights[i];
+			struct rst_fd *h = rst_holder(a, r->files[k].pid, r->files[k].fd);
+
+			if (!h || !h->kind || h->kind->external || h->kind->unshareable) {
+				pr_err("restore: pid %d fd %d: a file in flight in it is pid %d's fd %d, "
+				       "which the image does not hold as one to send",
+				       p->pid, f->fd, r->files[k].pid, r->files[k].fd);
+				return -EBADMSG;
+			}
+			r->files[k].holder = h;
+			err = rst_add_slot(a, h);
+		}
+	return err;
 }
 
 static int load(struct image *im, struct rst_app *a)
@@ -676,5 +973,6 @@ const struct fd_kind kind_unix = {
 	.load = load,
 	.plan = plan,
 	.prepare = rst_socks_make,
+	.finish = rst_socks_finish,
 	.make = rst_take_sock,
 };

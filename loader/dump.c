@@ -649,6 +649,9 @@ void dump_free(struct dump *d)
 	free(d->given);
 	d->given = NULL;
 	d->ngiven = 0;
+	free(d->flights);
+	d->flights = NULL;
+	d->nflights = 0;
 	d->socks = NULL;
 	d->nsocks = 0;
 	d->pipes = NULL;

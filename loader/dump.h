@@ -82,6 +82,18 @@ struct dump_given {
 	int fd, key;
 };
 
+/*
+ * A file in flight in a unix socket (SCM_RIGHTS not yet received) and the
+ * fd of a process of the application that holds its open file: the restore
+ * sends that one again. Checked once every process is saved.
+ */
+struct dump_flight {
+	pid_t vpid; /* the holder */
+	int fd;
+	pid_t sock_vpid; /* the socket's holder, its fd */
+	int sock_fd;
+};
+
 struct dump {
 	struct image_writer w;
 	struct image_pages pages;
@@ -104,6 +116,10 @@ struct dump {
 	size_t nrepaired;
 	struct dump_given *given; /* the fds of files it was given knowingly */
 	size_t ngiven;
+	const pid_t *pids; /* the application's processes (system pids) */
+	size_t npids;
+	struct dump_flight *flights; /* files in flight in its unix sockets, by their holders */
+	size_t nflights;
 };
 
 /*
@@ -134,6 +150,8 @@ int dump_tcp_peer_inside(struct dump *d, const struct dump_sock *s);
 /* fn on every fd of the processes, with its /proc link; stops at the first error. */
 int dump_each_fd(struct dump *d, const pid_t *pids, size_t n,
 		 int (*fn)(struct dump *d, pid_t pid, int fd, const char *link));
+/* kinds/unix.c: after every process is dumped, can each file in flight be sent again? */
+int dump_check_flights(struct dump *d, struct json_object *const *cores, size_t n);
 /* kinds/inherited.c: before any process is dumped, which fds hold a file rec says it was given. */
 struct app_record;
 int dump_scan_given(struct dump *d, const struct app_record *rec, const pid_t *pids, size_t n);

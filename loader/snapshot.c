@@ -377,6 +377,8 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 	cgroup_freeze(rec.cgroup, 0, FREEZE_TIMEOUT_MS);
 	frozen = 0;
 
+	d.pids = pids;
+	d.npids = npids;
 	err = dump_scan_given(&d, &rec, pids, npids);
 	if (!err)
 		err = dump_scan_pipes(&d, pids, npids);
@@ -393,6 +395,14 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 		if (!err && sp->stopped) /* stopped again once restored */
 			js_i64(sp->core, "stopped", sp->stopped);
 		nthreads += sp->ntids;
+	}
+	if (!err && d.nflights) {
+		struct json_object **cores = calloc(npids, sizeof(*cores));
+
+		for (size_t i = 0; cores && i < npids; i++)
+			cores[i] = procs[i].core;
+		err = cores ? dump_check_flights(&d, cores, npids) : -ENOMEM;
+		free(cores);
 	}
 	if (!err && rec.own_ns)
 		err = dump_ipc(&d, pids[0], &ipc);

@@ -62,6 +62,17 @@ struct rst_vma {
 };
 
 /* A unix socket (on its first fd, the one that carries its state and queue). */
+/* A message of a unix socket's queue with files in flight, each of an fd of the application. */
+struct rst_right {
+	size_t message;
+	size_t nfiles;
+	struct {
+		pid_t pid;
+		int fd;
+		struct rst_fd *holder; /* the first fd of its open file (a slot of appshot's) */
+	} *files;
+};
+
 struct rst_unix {
 	uint64_t ino, peer;
 	int type, listen, shutdown, backlog, passcred, primary;
@@ -77,6 +88,8 @@ struct rst_unix {
 	int unlinked; /* its path no longer named its socket file: unlinked once made */
 	int temp; /* a peer gone since: the end made for the while (fills its queue), or -1 */
 	struct json_object *opts; /* kinds/sockopt.c (checked), the image's */
+	struct rst_right *rights; /* messages with files in flight */
+	size_t nrights;
 };
 
 /* A TCP listener or bound socket, or a UDP socket. */
@@ -305,8 +318,10 @@ int restore_plan(struct image *im, const struct rst_inherit *inherit, size_t nin
 
 /* rst_tree.c: the tree, its sessions and shared files, checked; -errno (said). */
 int rst_tree_plan(struct rst_app *a);
-/* Give f a slot among the open files appshot makes for the processes. */
+/* Give f a slot among the open files appshot makes for the processes (once). */
 int rst_add_slot(struct rst_app *a, struct rst_fd *f);
+/* The first fd of the open file pid's fd holds (its first holder's, its first dup), or NULL. */
+struct rst_fd *rst_holder(struct rst_app *a, pid_t pid, int fd);
 /* The zombies of the image's manifest; -EBADMSG (said) if damaged. */
 int rst_tree_zombies(struct rst_app *a, struct json_object *list);
 /* In init: make the processes without a parent in the image (and their stand-in leaders). */

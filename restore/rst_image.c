@@ -472,6 +472,9 @@ void rst_free(struct rst_proc *p)
 		free(p->fds[i].state);
 		free(p->fds[i].attr.locks);
 		free(p->fds[i].un.queue);
+		for (size_t k = 0; k < p->fds[i].un.nrights; k++)
+			free(p->fds[i].un.rights[k].files);
+		free(p->fds[i].un.rights);
 		free(p->fds[i].un.bytes);
 		free(p->fds[i].in.recv);
 		free(p->fds[i].in.send);

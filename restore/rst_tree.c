@@ -50,6 +50,25 @@ static struct rst_fd *find_fd(struct rst_proc *p, int fd)
 	return NULL;
 }
 
+struct rst_fd *rst_holder(struct rst_app *a, pid_t pid, int fd)
+{
+	struct rst_proc *p = find_proc(a, pid);
+	struct rst_fd *f = p ? find_fd(p, fd) : NULL;
+
+	/* a dup names its first fd; a file another process opened first names that one */
+	for (int hops = 0; f && hops < 3; hops++) {
+		if (f->dup_of >= 0) {
+			f = find_fd(p, f->dup_of);
+		} else if (f->same_pid >= 0) {
+			p = find_proc(a, f->same_pid);
+			f = p ? find_fd(p, f->same_fd) : NULL;
+		} else {
+			return f;
+		}
+	}
+	return NULL;
+}
+
 static int add_child(struct rst_proc *parent, struct rst_proc *c)
 {
 	struct rst_proc **n = realloc(parent->children, (parent->nchildren + 1) * sizeof(*n));
@@ -108,7 +127,11 @@ int rst_tree_zombies(struct rst_app *a, struct json_object *list)
 
 int rst_add_slot(struct rst_app *a, struct rst_fd *f)
 {
-	struct rst_fd **n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
+	struct rst_fd **n;
+
+	if (f->shared >= 0)
+		return 0;
+	n = realloc(a->shared, (a->nshared + 1) * sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;

@@ -207,6 +207,13 @@ static void test_memory(void **state)
 	wl_cycle(*state, NULL, 2, "rs_memory", NULL);
 }
 
+/* Files in flight in unix sockets, held by their sender too (rs_rights). */
+static void test_files_in_flight(void **state)
+{
+	TESTLIB_REQUIRE();
+	wl_cycle(*state, NULL, 3, "rs_rights", NULL);
+}
+
 /* A process that unmapped its vdso: the restore lends it one while it works. */
 static void test_memory_without_vdso(void **state)
 {
@@ -374,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_share_ns, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_syscalls_in_flight, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_without_vdso, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_files_in_flight, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_memory, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_threads_busy, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_signals, wl_setup, wl_teardown),

@@ -174,6 +174,14 @@ REFUSED(msg, 1, "uses SysV message queue")
 REFUSED(pkey, 0, "memory protection key")
 REFUSED(sockfilter, 0, "a socket filter")
 REFUSED(multicast, 0, "multicast or anycast group memberships")
+REFUSED(inflight, 0, "that no process of the application holds")
+
+/* an epoll instance in flight: its sender holds it, but it cannot be sent again yet */
+static void test_refused_inflight_epoll(void **state)
+{
+	TESTLIB_REQUIRE();
+	refused_mode(*state, "inflight-epoll", 0, "cannot send one of that kind again");
+}
 
 /* A process tree holding what cannot be saved yet. */
 static void tree_refused(struct wl *w, const char *mode, const char *expect)
@@ -559,6 +567,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_pkey, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_sockfilter, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_multicast, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_inflight, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_inflight_epoll, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_outside_pipe_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_tree_mqueue_refused, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_netlink_socket_refused, wl_setup, wl_teardown),

@@ -14,6 +14,8 @@
  *   pkey       memory with a protection key (where the CPU has them)
  *   sockfilter a UDP socket with a socket filter (classic BPF)
  *   multicast  a UDP socket that joined a multicast group (on lo)
+ *   inflight   a pipe's end in flight in a unix socket, its sender's fd closed
+ *   inflight-epoll  an epoll instance in flight, its sender holding it
  *
  * usage: rs_refused MODE
  */
@@ -21,6 +23,7 @@
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <stdint.h>
 #include <sys/ipc.h>
@@ -90,6 +93,25 @@ static int hold(const char *mode)
 		WL_CHECK(sk >= 0 && setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 					       sizeof(prog)) == 0);
 		return sk;
+	}
+	if (!strcmp(mode, "inflight") || !strcmp(mode, "inflight-epoll")) {
+		int sp[2], pp[2], ep = epoll_create1(0);
+		char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+		struct iovec iov = { "x", 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		int epoll = !strcmp(mode, "inflight-epoll");
+
+		WL_CHECK(ep >= 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 && pipe(pp) == 0);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), epoll ? &ep : &pp[0], sizeof(int));
+		WL_CHECK(sendmsg(sp[0], &mh, 0) == 1);
+		if (!epoll)
+			close(pp[0]); /* in flight only */
+		return sp[1];
 	}
 	if (!strcmp(mode, "multicast")) {
 		struct ip_mreqn m = { .imr_multiaddr.s_addr = htonl(0xe00000fb), .imr_ifindex = 1 };
