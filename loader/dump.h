@@ -181,10 +181,16 @@ int dump_file_contents(struct dump *d, int fd, uint64_t size, struct json_object
 int dump_ipc(struct dump *d, pid_t pid, struct json_object **ipc);
 
 /*
- * An application without an IPC namespace made by appshot run: SysV
- * objects it uses, or a namespace of its own with some, are refused (said).
+ * An application in the machine's IPC namespace: SysV objects of it that
+ * the application uses are refused (said).
  */
 int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app);
+/*
+ * Do the processes (an adopted tree) live in an IPC namespace of their own
+ * (1), or in ours (0)? In several: -ENOTSUP, said. Their own one's objects
+ * are saved as appshot run's are.
+ */
+int dump_ipc_private(const pid_t *pids, size_t n, const char *app);
 
 struct remote;
 /* dump_files.c: the fd table (r: the process, to ask it about close-on-exec). */

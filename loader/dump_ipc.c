@@ -310,12 +310,10 @@ static int shared_objects_used(const pid_t *pids, size_t n, const char *app)
 	return 0;
 }
 
-int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app)
+int dump_ipc_private(const pid_t *pids, size_t n, const char *app)
 {
-	struct stat ours, theirs;
+	struct stat ours, first, theirs;
 	char path[64];
-	int *ids = NULL, fd, self;
-	size_t count = 0, total = 0;
 
 	if (stat("/proc/self/ns/ipc", &ours))
 		return -errno;
@@ -323,36 +321,17 @@ int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app)
 		snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pids[i]);
 		if (stat(path, &theirs))
 			return -errno;
-		if (theirs.st_ino == ours.st_ino)
-			continue;
-		/* a namespace of its own, not made by appshot run: what is in it? */
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		self = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || self < 0 || setns(fd, CLONE_NEWIPC)) {
-			if (fd >= 0)
-				close(fd);
-			if (self >= 0)
-				close(self);
-			return -errno;
-		}
-		for (size_t k = 0; k < 3; k++) {
-			static const char *const kinds[] = { "shm", "sem", "msg" };
-
-			if (!list_ids(kinds[k], &ids, &count))
-				total += count;
-			free(ids);
-			ids = NULL;
-		}
-		setns(self, CLONE_NEWIPC);
-		close(fd);
-		close(self);
-		if (total) {
-			pr_err("'%s' (pid %d) lives in an IPC namespace of its own that appshot did not "
-			       "make, with %zu SysV objects: appshot cannot save them yet",
-			       app, pids[i], total);
+		if (i && theirs.st_ino != first.st_ino) {
+			pr_err("'%s' has processes in several IPC namespaces (pids %d and %d): appshot "
+			       "saves an application in one", app, pids[0], pids[i]);
 			return -ENOTSUP;
 		}
+		first = theirs;
 	}
+	return n && first.st_ino != ours.st_ino;
+}
+
+int dump_ipc_check_shared(const pid_t *pids, size_t n, const char *app)
+{
 	return shared_objects_used(pids, n, app);
 }

@@ -281,6 +281,7 @@ static struct json_object *manifest_meta(const struct app_record *rec, const str
 	js_u64(m, "aid", rec->aid);
 	js_str(m, "mode", app_mode_name(rec->mode));
 	js_bool(m, "own_namespaces", rec->own_ns);
+	js_bool(m, "own_ipc", rec->own_ns || ipc);
 	js_str(m, "arch", "x86_64");
 	js_str(m, "kernel", release);
 	js_u64(m, "vdso_xxh64", vdso);
@@ -311,7 +312,7 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 	struct app_record rec;
 	pid_t *pids = NULL;
 	size_t npids = 0, nthreads = 0;
-	int err, frozen = 0, image_started = 0, vpid;
+	int err, frozen = 0, image_started = 0, vpid, own_ipc = 0;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 
 	d.last_try = last;
@@ -331,8 +332,12 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 		err = -ESRCH;
 		goto out;
 	}
-	if (!rec.own_ns)
-		err = check_no_ipc(&tr, &rec) ?: dump_ipc_check_shared(pids, npids, name);
+	if (!rec.own_ns) {
+		own_ipc = dump_ipc_private(pids, npids, name);
+		err = own_ipc < 0 ? own_ipc :
+		      own_ipc	  ? 0 :
+				    check_no_ipc(&tr, &rec) ?: dump_ipc_check_shared(pids, npids, name);
+	}
 	if (err) {
 		pr_info("snapshot of '%s' failed: the application runs on untouched", name);
 		goto out;
@@ -353,7 +358,7 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 	if (err)
 		goto out;
 	d.w.sync = sync;
-	d.own_ipc = rec.own_ns;
+	d.own_ipc = rec.own_ns || own_ipc > 0;
 	d.leave_running = leave;
 	image_started = 1;
 
@@ -404,7 +409,7 @@ static int snapshot_once(const char *name, const char *dir, int leave, int sync,
 		err = cores ? dump_check_flights(&d, cores, npids) : -ENOMEM;
 		free(cores);
 	}
-	if (!err && rec.own_ns)
+	if (!err && d.own_ipc)
 		err = dump_ipc(&d, pids[0], &ipc);
 	if (!err && ipc)
 		err = image_write_json(&d.w, "ipc", REC_IPC, ipc);

@@ -361,6 +361,25 @@ static int make_processes(struct rst_app *a, const struct app_record *rec, int p
 	err = rst_tree_open(a, pages_fd);
 	if (err)
 		goto out;
+	/*
+	 * An adopted tree with an IPC namespace of its own, in ours otherwise:
+	 * a new one for it, entered by appshot, which makes the SysV objects
+	 * there as init would, then the processes in it.
+	 */
+	if (!rec->own_ns && a->own_ipc) {
+		char why[256];
+
+		if (unshare(CLONE_NEWIPC)) {
+			err = -errno;
+			pr_perror("restore: cannot make an IPC namespace for the application");
+			goto out;
+		}
+		if (rst_ipc_make(a, pages_fd, a->pages_off, why, sizeof(why))) {
+			pr_err("restore: %s", why);
+			err = -EIO;
+			goto out;
+		}
+	}
 	fflush(NULL);
 	for (size_t i = 0; i < (rec->own_ns ? 1 : a->nroots); i++) {
 		pid_t pid;
@@ -549,7 +568,13 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		err = rst_tree_zombies(a, jg_arr(im->manifest, "zombies"));
 	if (!err)
 		err = rst_ipc_read(im, pages_len, a);
-	if (!err && a->ipc && !a->own_ns) {
+	a->own_ipc = a->own_ns;
+	if (!err && json_object_object_get_ex(im->manifest, "own_ipc", NULL) &&
+	    (jg_bool(im->manifest, "own_ipc", &a->own_ipc) || (a->own_ns && !a->own_ipc))) {
+		pr_err("image %s: its manifest's own_ipc is damaged", dir);
+		err = -EBADMSG;
+	}
+	if (!err && a->ipc && !a->own_ipc) {
 		pr_err("image %s: SysV objects of an application without its own IPC namespace",
 		       dir);
 		err = -EBADMSG;

@@ -285,6 +285,7 @@ struct rst_app {
 	struct rst_ipc *ipc; /* SysV objects, if the image has them */
 	uint64_t pages_off; /* where the pages payload starts in the pages record */
 	int own_ns;
+	int own_ipc; /* an IPC namespace of its own (own_ns, or an adopted tree's) */
 	int gbase;
 	int chan; /* appshot's end of the channel, while the processes are restored */
 	const struct rst_inherit *inherit; /* --inherit-fd */

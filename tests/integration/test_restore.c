@@ -265,6 +265,33 @@ static void test_attached_no_sync(void **state)
 	}
 }
 
+/*
+ * A SysV team adopted with appshot-trace attach, living in an IPC
+ * namespace of its own: its objects are saved as appshot run's, and the
+ * restore makes them again, with their ids, in a new IPC namespace of the
+ * application's (its PIDs back in ours), twice.
+ */
+static void test_attached_own_ipc(void **state)
+{
+	struct wl *w = *state;
+	char image[32];
+
+	TESTLIB_REQUIRE();
+	wl_start_stdio_attached(w, "rs_ipc", "2", "own-ipc", NULL);
+	for (int i = 1; i <= 2; i++) {
+		wl_wait(w, i);
+		snprintf(image, sizeof(image), "image-%d", i);
+		wl_snapshot(w, image, NULL);
+		wl_restore(w, image, NULL);
+		wl_go(w);
+	}
+	wl_wait(w, 3);
+	if (!jbool(w->cp, "ok")) {
+		wl_dump_log(w);
+		fail_msg("rs_ipc found its SysV objects changed after an attached restore");
+	}
+}
+
 /* Whether array a (of strings) holds s. */
 static int holds(struct json_object *a, const char *s)
 {
@@ -387,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signals, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_files, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_inspect, wl_setup, wl_teardown),
+		cmocka_unit_test_setup_teardown(test_attached_own_ipc, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_attached_no_sync, wl_setup, wl_teardown),
 		cmocka_unit_test_setup_teardown(test_attached_jobs, wl_setup, wl_teardown),
 	};

@@ -13,8 +13,12 @@
  * writes; the counter equals the workers' own counts once they stop) and
  * the messages, in order and by type.
  *
- * usage: rs_ipc [cycles]
+ * With own-ipc it first makes an IPC namespace of its own (a tree adopted
+ * with appshot-trace attach that lives in one).
+ *
+ * usage: rs_ipc [cycles [own-ipc]]
  */
+#include <sched.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -92,6 +96,8 @@ int main(int argc, char **argv)
 	long sum = 0;
 
 	wl_init();
+	if (argc > 2 && !strcmp(argv[2], "own-ipc"))
+		WL_CHECK(unshare(CLONE_NEWIPC) == 0);
 	WL_CHECK((semid = semget(IPC_PRIVATE, 3, IPC_CREAT | 0600)) >= 0);
 	WL_CHECK(semctl(semid, 0, SETALL, (union semun){ .array = vals }) == 0);
 	WL_CHECK((shmid = shmget(KEY, SHM_SIZE, IPC_CREAT | IPC_EXCL | 0640)) >= 0);
