@@ -4,6 +4,9 @@
 # and `make bench` set up the machine (scripts/setup.sh) first. V=1 shows
 # the commands.
 
+VERSION := 0.9.0
+PREFIX ?= /usr/local
+DESTDIR ?=
 OUTPUT ?= build
 CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
@@ -57,7 +60,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tests clean demo test test-apps bench setup vmlinux vmtest fuzz
+.PHONY: all tests clean demo test test-apps bench setup vmlinux vmtest fuzz install
 
 all: $(BINS) tests
 
@@ -93,6 +96,7 @@ $(OUTPUT)/hold.skel.h: $(OUTPUT)/bpf/hold.bpf.o
 # Test diagnostics are cut to their buffers on purpose (gcc warns of it, clang has no such warning).
 $(OUTPUT)/obj/tests/%.o: CFLAGS += $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null \
 	>/dev/null 2>&1 && echo -Wno-format-truncation)
+$(OUTPUT)/obj/lib/cmd.o: CPPFLAGS += -DAPPSHOT_VERSION='"$(VERSION)"'
 # A kind's operations share one signature; not every kind needs every argument.
 $(OUTPUT)/obj/kinds/%.o: CFLAGS += -Wno-unused-parameter
 
@@ -184,6 +188,25 @@ fuzz: setup
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
+
+# The two commands (their BPF objects are in them), man pages, completion,
+# and the systemd unit that loads the tracer at boot (its paths made PREFIX's).
+install: $(BINS)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system
+	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
+	$(Q)install -m 0644 docs/man/appshot.8 docs/man/appshot-trace.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
+	$(Q)install -m 0644 docs/man/appshot-image.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	$(Q)install -m 0644 scripts/completion/appshot \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/appshot
+	$(Q)ln -sf appshot $(DESTDIR)$(PREFIX)/share/bash-completion/completions/appshot-trace
+	$(Q)sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' scripts/appshot-trace.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/appshot-trace.service
+	$(Q)chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/appshot-trace.service
+	@echo "installed appshot $(VERSION) under $(DESTDIR)$(PREFIX)"
 
 vmlinux:
 	$(Q)vmlinux/gen.sh

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #include "cmd.h"
+#include "image.h"
 #include "log.h"
 #include "trace.h"
 
@@ -99,7 +100,8 @@ int cmd_main(const char *prog, const struct cmd *cmds, const char *about, int ar
 			print_help(about);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
-			printf("%s (appshot) trace ABI %d\n", prog, APPSHOT_TRACE_ABI);
+			printf("%s (appshot) %s; image format %d, tracer tables layout %d\n", prog,
+			       APPSHOT_VERSION, IMAGE_FORMAT, APPSHOT_TRACE_ABI);
 			return 0;
 		} else {
 			pr_err("unknown option %s (try %s --help)", argv[i], prog);
