@@ -574,6 +574,22 @@ static int read_processes(struct image *im, const char *dir, struct json_object 
 		pr_err("image %s: its manifest's own_ipc is damaged", dir);
 		err = -EBADMSG;
 	}
+	/* every SysV segment a process has attached is one the image holds */
+	for (size_t k = 0; !err && k < a->nprocs; k++)
+		for (size_t i = 0; !err && i < a->procs[k].nvmas; i++) {
+			const struct rst_vma *v = &a->procs[k].vmas[i];
+			int found = 0;
+
+			if (strcmp(v->kind, "sysv"))
+				continue;
+			found = rst_ipc_has_shm(a, v->shmid);
+			if (!found) {
+				pr_err("image %s: pid %d has SysV segment %d attached at %llx, which the "
+				       "image does not hold", dir, a->procs[k].pid, v->shmid,
+				       (unsigned long long)v->start);
+				err = -EBADMSG;
+			}
+		}
 	if (!err && a->ipc && !a->own_ipc) {
 		pr_err("image %s: SysV objects of an application without its own IPC namespace",
 		       dir);

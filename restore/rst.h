@@ -61,7 +61,6 @@ struct rst_vma {
 	size_t nruns;
 };
 
-/* A unix socket (on its first fd, the one that carries its state and queue). */
 /* A message of a unix socket's queue with files in flight, each of an fd of the application. */
 struct rst_right {
 	size_t message;
@@ -73,6 +72,7 @@ struct rst_right {
 	} *files;
 };
 
+/* A unix socket (on its first fd, the one that carries its state and queue). */
 struct rst_unix {
 	uint64_t ino, peer;
 	int type, listen, shutdown, backlog, passcred, primary;
@@ -370,6 +370,8 @@ struct rst_ipc;
 int rst_ipc_read(struct image *im, uint64_t pages_len, struct rst_app *a);
 void rst_ipc_free(struct rst_app *a);
 size_t rst_ipc_count(const struct rst_app *a);
+/* Does the image hold SysV segment id? */
+int rst_ipc_has_shm(const struct rst_app *a, int id);
 /* In the init of the new IPC namespace, before any process: -1 with a message in why. */
 int rst_ipc_make(const struct rst_app *a, int pages_fd, uint64_t pages_off, char *why, size_t len);
 struct tracer;

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "js.h"
@@ -293,6 +295,35 @@ struct rst_object *rst_object(struct rst_proc *p, int id)
 		}                                                             \
 	} while (0)
 
+/*
+ * What checksums cannot say: a process the image describes must be one
+ * that can run. Each thread goes on from code (an executable area); its
+ * fd limit holds the fds it has.
+ */
+static int check_sense(const struct rst_proc *p)
+{
+	int top = -1;
+
+	for (size_t i = 0; i < p->nthreads; i++) {
+		uint64_t ip = p->threads[i].regs.rip;
+		int code = 0;
+
+		for (size_t k = 0; k < p->nvmas && !code; k++)
+			code = ip >= p->vmas[k].start && ip < p->vmas[k].end &&
+			       (p->vmas[k].prot & PROT_EXEC);
+		if (!code)
+			BAD("thread %d would go on at %llx, where it has no code", p->pid,
+			    p->threads[i].tid, (unsigned long long)ip);
+	}
+	for (size_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].fd > top)
+			top = p->fds[i].fd;
+	if (top >= 0 && p->rlimits[RLIMIT_NOFILE].rlim_cur <= (rlim_t)top)
+		BAD("its fd limit (%llu) is below fd %d, which it holds", p->pid,
+		    (unsigned long long)p->rlimits[RLIMIT_NOFILE].rlim_cur, top);
+	return 0;
+}
+
 int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 {
 	struct json_object *creds, *mm, *it, *a;
@@ -450,7 +481,7 @@ int rst_parse(struct json_object *core, uint64_t pages_len, struct rst_proc *p)
 	for (size_t k = 0; k < p->nobjects; k++)
 		if (strcmp(p->objects[k].kind, "shmem"))
 			p->objects[k].fd = p->service_base + 5 + k;
-	return 0;
+	return check_sense(p);
 }
 
 void rst_free(struct rst_proc *p)

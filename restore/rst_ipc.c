@@ -336,6 +336,14 @@ static int make_msg(const struct rst_ipc_obj *o, const char *blob, char *why, si
 	return 0;
 }
 
+int rst_ipc_has_shm(const struct rst_app *a, int id)
+{
+	for (size_t i = 0; a->ipc && i < a->ipc->nshm; i++)
+		if (a->ipc->shm[i].id == id)
+			return 1;
+	return 0;
+}
+
 int rst_ipc_make(const struct rst_app *a, int pages_fd, uint64_t pages_off, char *why, size_t len)
 {
 	const struct rst_ipc *r = a->ipc;

@@ -309,6 +309,99 @@ static void rewrite_manifest(const char *dir, void (*edit)(struct json_object *r
 	free(buf);
 }
 
+static struct json_object *record_named(struct json_object *recs, const char *prefix);
+
+/*
+ * The first process record of dir, changed by edit, written back with
+ * good checksums in its header and the manifest: what only sense can tell.
+ */
+static struct json_object *edited_core;
+static char edited_name[64];
+static uint64_t edited_sum, edited_head, edited_size;
+
+static void edit_core_entry(struct json_object *recs)
+{
+	struct json_object *r = record_named(recs, edited_name);
+	char hex[32];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)edited_sum);
+	json_object_object_add(r, "xxh64", json_object_new_string(hex));
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)edited_head);
+	json_object_object_add(r, "head_xxh64", json_object_new_string(hex));
+	json_object_object_add(r, "size", json_object_new_uint64(edited_size));
+}
+
+static void rewrite_core(const char *dir, void (*edit)(struct json_object *core))
+{
+	char path[2 * PATH_MAX], hdr[48];
+	const char *s;
+	uint64_t len;
+	FILE *f;
+	char *buf;
+	long size;
+
+	find_record(dir, "core", path, sizeof(path));
+	snprintf(edited_name, sizeof(edited_name), "%s", strrchr(path, '/') + 1);
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	buf = calloc(1, size + 1);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, size, f), (size_t)size);
+	memcpy(hdr, buf, sizeof(hdr));
+	edited_core = json_tokener_parse(buf + sizeof(hdr));
+	assert_non_null(edited_core);
+	edit(edited_core);
+	s = json_object_to_json_string_ext(edited_core, JSON_C_TO_STRING_PLAIN);
+	len = strlen(s);
+	edited_sum = XXH3_64bits(s, len);
+	memcpy(hdr + 24, &len, 8);
+	memcpy(hdr + 32, &edited_sum, 8);
+	edited_head = XXH3_64bits(hdr, sizeof(hdr));
+	edited_size = sizeof(hdr) + len;
+	rewind(f);
+	assert_int_equal(ftruncate(fileno(f), 0), 0);
+	assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	assert_int_equal(fwrite(s, 1, len, f), len);
+	fclose(f);
+	json_object_put(edited_core);
+	free(buf);
+	rewrite_manifest(dir, edit_core_entry);
+}
+
+/* The first thread goes on at address 8: nothing is there. */
+static void edit_ip_nowhere(struct json_object *core)
+{
+	struct json_object *threads, *regs;
+
+	assert_true(json_object_object_get_ex(core, "threads", &threads));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(threads, 0), "regs", &regs));
+	json_object_object_add(regs, "rip", json_object_new_uint64(8));
+}
+
+/* Its fd limit 2 while it holds fd 2 and more. */
+static void edit_nofile(struct json_object *core)
+{
+	struct json_object *l, *v = json_object_new_array();
+
+	assert_true(json_object_object_get_ex(core, "rlimits", &l));
+	json_object_array_add(v, json_object_new_uint64(2));
+	json_object_array_add(v, json_object_new_uint64(2));
+	json_object_array_put_idx(l, 7, v);
+}
+
+/* A memory area that ends before it starts. */
+static void edit_area_backwards(struct json_object *core)
+{
+	struct json_object *vmas, *v, *start;
+
+	assert_true(json_object_object_get_ex(core, "vmas", &vmas));
+	v = json_object_array_get_idx(vmas, 0);
+	assert_true(json_object_object_get_ex(v, "start", &start));
+	json_object_object_add(v, "end", json_object_new_uint64(json_object_get_uint64(start) - 4096));
+}
+
 static struct json_object *record_named(struct json_object *recs, const char *prefix)
 {
 	for (size_t i = 0; i < json_object_array_length(recs); i++) {
@@ -411,6 +504,23 @@ static void test_untrusted_images(void **state)
 	copy_image(good, bad);
 	rewrite_manifest(bad, edit_no_pages);
 	restore_fails(bad, "the manifest does not list it", "pages the manifest does not list");
+
+	/* good checksums over what cannot be: inspect says so as the restore does */
+	snprintf(bad, sizeof(bad), "%s/bad-ip", w->dir);
+	copy_image(good, bad);
+	rewrite_core(bad, edit_ip_nowhere);
+	restore_fails(bad, "where it has no code", "a thread going on where there is no code");
+	inspect_fails(bad, "where it has no code", "a thread going on where there is no code");
+	snprintf(bad, sizeof(bad), "%s/bad-nofile", w->dir);
+	copy_image(good, bad);
+	rewrite_core(bad, edit_nofile);
+	restore_fails(bad, "fd limit", "an fd limit below the fds held");
+	inspect_fails(bad, "fd limit", "an fd limit below the fds held");
+	snprintf(bad, sizeof(bad), "%s/bad-area", w->dir);
+	copy_image(good, bad);
+	rewrite_core(bad, edit_area_backwards);
+	restore_fails(bad, "area", "an area that ends before it starts");
+	inspect_fails(bad, "area", "an area that ends before it starts");
 
 	/* and the image itself is good: checked and planned (making nothing), then restored */
 	{
