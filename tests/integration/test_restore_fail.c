@@ -272,7 +272,7 @@ static void test_bad_images(void **state)
 }
 
 /* The manifest's JSON, changed by edit, written back with a good header. */
-static void rewrite_manifest(const char *dir, void (*edit)(struct json_object *recs))
+static void rewrite_manifest(const char *dir, void (*edit)(struct json_object *m))
 {
 	char path[PATH_MAX + 16], hdr[48];
 	struct json_object *m, *recs;
@@ -294,7 +294,7 @@ static void rewrite_manifest(const char *dir, void (*edit)(struct json_object *r
 	m = json_tokener_parse(buf + sizeof(hdr));
 	assert_non_null(m);
 	assert_true(json_object_object_get_ex(m, "records", &recs));
-	edit(recs);
+	edit(m);
 	s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
 	sum = XXH3_64bits(s, len);
@@ -319,8 +319,9 @@ static struct json_object *edited_core;
 static char edited_name[64];
 static uint64_t edited_sum, edited_head, edited_size;
 
-static void edit_core_entry(struct json_object *recs)
+static void edit_core_entry(struct json_object *m)
 {
+	struct json_object *recs = json_object_object_get(m, "records");
 	struct json_object *r = record_named(recs, edited_name);
 	char hex[32];
 
@@ -391,6 +392,12 @@ static void edit_nofile(struct json_object *core)
 	json_object_array_put_idx(l, 7, v);
 }
 
+/* Its memory areas a string where a list is */
+static void edit_vmas_string(struct json_object *core)
+{
+	json_object_object_add(core, "vmas", json_object_new_string("not a list"));
+}
+
 /* A memory area that ends before it starts. */
 static void edit_area_backwards(struct json_object *core)
 {
@@ -415,19 +422,22 @@ static struct json_object *record_named(struct json_object *recs, const char *pr
 	return NULL;
 }
 
-static void edit_dotdot(struct json_object *recs)
+static void edit_dotdot(struct json_object *m)
 {
+	struct json_object *recs = json_object_object_get(m, "records");
 	json_object_object_add(record_named(recs, "core"), "name",
 			       json_object_new_string("../good/core-2"));
 }
 
-static void edit_twice(struct json_object *recs)
+static void edit_twice(struct json_object *m)
 {
+	struct json_object *recs = json_object_object_get(m, "records");
 	json_object_array_add(recs, json_object_get(record_named(recs, "core")));
 }
 
-static void edit_no_pages(struct json_object *recs)
+static void edit_no_pages(struct json_object *m)
 {
+	struct json_object *recs = json_object_object_get(m, "records");
 	for (size_t i = 0; i < json_object_array_length(recs); i++)
 		if (json_object_array_get_idx(recs, i) == record_named(recs, "pages")) {
 			json_object_array_del_idx(recs, i, 1);
@@ -435,9 +445,24 @@ static void edit_no_pages(struct json_object *recs)
 		}
 }
 
-static void edit_null_name(struct json_object *recs)
+static void edit_null_name(struct json_object *m)
 {
+	struct json_object *recs = json_object_object_get(m, "records");
+
 	json_object_object_add(record_named(recs, "core"), "name", NULL);
+}
+
+static void edit_null_type(struct json_object *m)
+{
+	struct json_object *recs = json_object_object_get(m, "records");
+
+	json_object_object_add(record_named(recs, "core"), "type", NULL);
+}
+
+/* made in a year beyond what localtime can say */
+static void edit_created(struct json_object *m)
+{
+	json_object_object_add(m, "created", json_object_new_int64(INT64_MAX / 2));
 }
 
 /* bad: a copy of good, changed by how; then restore and inspect refuse it, saying says. */
@@ -500,6 +525,11 @@ static void test_untrusted_images(void **state)
 	rewrite_manifest(bad, edit_null_name);
 	restore_fails(bad, "incomplete", "a record of no name");
 	inspect_fails(bad, "incomplete", "a record of no name");
+	snprintf(bad, sizeof(bad), "%s/bad-null-type", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_null_type);
+	restore_fails(bad, "incomplete", "a record of no type");
+	inspect_fails(bad, "incomplete", "a record of no type");
 	snprintf(bad, sizeof(bad), "%s/bad-unlisted", w->dir);
 	copy_image(good, bad);
 	rewrite_manifest(bad, edit_no_pages);
@@ -516,11 +546,29 @@ static void test_untrusted_images(void **state)
 	rewrite_core(bad, edit_nofile);
 	restore_fails(bad, "fd limit", "an fd limit below the fds held");
 	inspect_fails(bad, "fd limit", "an fd limit below the fds held");
+	snprintf(bad, sizeof(bad), "%s/bad-vmas", w->dir);
+	copy_image(good, bad);
+	rewrite_core(bad, edit_vmas_string);
+	restore_fails(bad, "image", "memory areas that are no list");
+	inspect_fails(bad, "image", "memory areas that are no list");
 	snprintf(bad, sizeof(bad), "%s/bad-area", w->dir);
 	copy_image(good, bad);
 	rewrite_core(bad, edit_area_backwards);
 	restore_fails(bad, "area", "an area that ends before it starts");
 	inspect_fails(bad, "area", "an area that ends before it starts");
+	/* a date localtime cannot say is said as such, not a crash */
+	snprintf(bad, sizeof(bad), "%s/bad-date", w->dir);
+	copy_image(good, bad);
+	rewrite_manifest(bad, edit_created);
+	{
+		struct run_result r;
+
+		run_cmd(&r, bin_path("appshot"), "inspect", bad, NULL);
+		if (r.status != 0 || !strstr(r.out, "impossible time"))
+			fail_msg("inspect of an image made at an impossible time exited %d: %s%s",
+				 r.status, r.out, r.err);
+		run_free(&r);
+	}
 
 	/* and the image itself is good: checked and planned (making nothing), then restored */
 	{
