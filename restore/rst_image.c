@@ -26,7 +26,7 @@
 
 #define BAD(...)                                                              \
 	do {                                                                  \
-		pr_err("image: pid %d: " __VA_ARGS__);                        \
+		pr_err("image: record core-%d: " __VA_ARGS__);                        \
 		return -EBADMSG;                                              \
 	} while (0)
 

@@ -217,6 +217,17 @@ int rst_tree_plan(struct rst_app *a)
 			pr_err("restore: pid %d is twice in the image", p->pid);
 			return -EBADMSG;
 		}
+		/*
+		 * In namespaces of its own, the application's first processes
+		 * are children of appshot's init, pid 1, which the image does
+		 * not hold: any other parent missing is a damaged image.
+		 */
+		if (a->own_ns && (p->pid == 1 || (!parent && p->ppid != 1))) {
+			pr_err("image: record core-%d: %s", p->pid,
+			       p->pid == 1 ? "pid 1 is appshot's init, not the application's"
+					   : "its parent is not in the image");
+			return -EBADMSG;
+		}
 		p->parent = parent;
 		err = parent ? add_child(parent, p) : 0;
 		if (err)

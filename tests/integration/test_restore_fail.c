@@ -392,6 +392,12 @@ static void edit_nofile(struct json_object *core)
 	json_object_array_put_idx(l, 7, v);
 }
 
+/* Its parent a pid the image does not hold (appshot's init is 1) */
+static void edit_ppid(struct json_object *core)
+{
+	json_object_object_add(core, "ppid", json_object_new_int(4242));
+}
+
 /* Its memory areas a string where a list is */
 static void edit_vmas_string(struct json_object *core)
 {
@@ -546,6 +552,11 @@ static void test_untrusted_images(void **state)
 	rewrite_core(bad, edit_nofile);
 	restore_fails(bad, "fd limit", "an fd limit below the fds held");
 	inspect_fails(bad, "fd limit", "an fd limit below the fds held");
+	snprintf(bad, sizeof(bad), "%s/bad-ppid", w->dir);
+	copy_image(good, bad);
+	rewrite_core(bad, edit_ppid);
+	restore_fails(bad, "core-2: its parent is not in the image", "a parent not in the image");
+	inspect_fails(bad, "core-2: its parent is not in the image", "a parent not in the image");
 	snprintf(bad, sizeof(bad), "%s/bad-vmas", w->dir);
 	copy_image(good, bad);
 	rewrite_core(bad, edit_vmas_string);
