@@ -485,6 +485,26 @@ static void untrusted(const char *good, const char *bad, const char *says, const
 }
 
 /*
+ * A copy of good named name beside it, changed by edit through rewrite
+ * (of the manifest or of a process record); restore refuses it saying
+ * says, and so does inspect when it reads what is changed.
+ */
+static void edited(const char *good, const char *name,
+		   void (*rewrite)(const char *dir, void (*edit)(struct json_object *)),
+		   void (*edit)(struct json_object *), const char *says, const char *what,
+		   int inspect_too)
+{
+	char bad[PATH_MAX + 64];
+
+	snprintf(bad, sizeof(bad), "%.*s/%s", (int)(strrchr(good, '/') - good), good, name);
+	copy_image(good, bad);
+	rewrite(bad, edit);
+	restore_fails(bad, says, what);
+	if (inspect_too)
+		inspect_fails(bad, says, what);
+}
+
+/*
  * An image root restores must be its own and nobody else's to change: a
  * directory or record others may write, or another user owns, is refused;
  * so is a record that is a symbolic link, a FIFO (no wait) or a directory,
@@ -516,57 +536,28 @@ static void test_untrusted_images(void **state)
 	UNTRUSTED("not a regular file", "a record that is a directory",
 		  "rm pages && mkdir -m 700 pages");
 #undef UNTRUSTED
-	snprintf(bad, sizeof(bad), "%s/bad-dotdot", w->dir);
-	copy_image(good, bad);
-	rewrite_manifest(bad, edit_dotdot);
-	restore_fails(bad, "names a record '../good/core-2'", "a record named by a path");
-	inspect_fails(bad, "names a record '../good/core-2'", "a record named by a path");
-	snprintf(bad, sizeof(bad), "%s/bad-twice", w->dir);
-	copy_image(good, bad);
-	rewrite_manifest(bad, edit_twice);
-	restore_fails(bad, "twice", "a record listed twice");
-	inspect_fails(bad, "twice", "a record listed twice");
-	snprintf(bad, sizeof(bad), "%s/bad-null", w->dir);
-	copy_image(good, bad);
-	rewrite_manifest(bad, edit_null_name);
-	restore_fails(bad, "incomplete", "a record of no name");
-	inspect_fails(bad, "incomplete", "a record of no name");
-	snprintf(bad, sizeof(bad), "%s/bad-null-type", w->dir);
-	copy_image(good, bad);
-	rewrite_manifest(bad, edit_null_type);
-	restore_fails(bad, "incomplete", "a record of no type");
-	inspect_fails(bad, "incomplete", "a record of no type");
-	snprintf(bad, sizeof(bad), "%s/bad-unlisted", w->dir);
-	copy_image(good, bad);
-	rewrite_manifest(bad, edit_no_pages);
-	restore_fails(bad, "the manifest does not list it", "pages the manifest does not list");
+	edited(good, "bad-dotdot", rewrite_manifest, edit_dotdot, "names a record '../good/core-2'",
+	       "a record named by a path", 1);
+	edited(good, "bad-twice", rewrite_manifest, edit_twice, "twice",
+	       "a record listed twice", 1);
+	edited(good, "bad-null", rewrite_manifest, edit_null_name, "incomplete",
+	       "a record of no name", 1);
+	edited(good, "bad-null-type", rewrite_manifest, edit_null_type, "incomplete",
+	       "a record of no type", 1);
+	edited(good, "bad-unlisted", rewrite_manifest, edit_no_pages, "the manifest does not list it",
+	       "pages the manifest does not list", 0);
 
 	/* good checksums over what cannot be: inspect says so as the restore does */
-	snprintf(bad, sizeof(bad), "%s/bad-ip", w->dir);
-	copy_image(good, bad);
-	rewrite_core(bad, edit_ip_nowhere);
-	restore_fails(bad, "where it has no code", "a thread going on where there is no code");
-	inspect_fails(bad, "where it has no code", "a thread going on where there is no code");
-	snprintf(bad, sizeof(bad), "%s/bad-nofile", w->dir);
-	copy_image(good, bad);
-	rewrite_core(bad, edit_nofile);
-	restore_fails(bad, "fd limit", "an fd limit below the fds held");
-	inspect_fails(bad, "fd limit", "an fd limit below the fds held");
-	snprintf(bad, sizeof(bad), "%s/bad-ppid", w->dir);
-	copy_image(good, bad);
-	rewrite_core(bad, edit_ppid);
-	restore_fails(bad, "core-2: its parent is not in the image", "a parent not in the image");
-	inspect_fails(bad, "core-2: its parent is not in the image", "a parent not in the image");
-	snprintf(bad, sizeof(bad), "%s/bad-vmas", w->dir);
-	copy_image(good, bad);
-	rewrite_core(bad, edit_vmas_string);
-	restore_fails(bad, "image", "memory areas that are no list");
-	inspect_fails(bad, "image", "memory areas that are no list");
-	snprintf(bad, sizeof(bad), "%s/bad-area", w->dir);
-	copy_image(good, bad);
-	rewrite_core(bad, edit_area_backwards);
-	restore_fails(bad, "area", "an area that ends before it starts");
-	inspect_fails(bad, "area", "an area that ends before it starts");
+	edited(good, "bad-ip", rewrite_core, edit_ip_nowhere, "where it has no code",
+	       "a thread going on where there is no code", 1);
+	edited(good, "bad-nofile", rewrite_core, edit_nofile, "fd limit",
+	       "an fd limit below the fds held", 1);
+	edited(good, "bad-ppid", rewrite_core, edit_ppid, "core-2: its parent is not in the image",
+	       "a parent not in the image", 1);
+	edited(good, "bad-vmas", rewrite_core, edit_vmas_string, "image",
+	       "memory areas that are no list", 1);
+	edited(good, "bad-area", rewrite_core, edit_area_backwards, "area",
+	       "an area that ends before it starts", 1);
 	/* a date localtime cannot say is said as such, not a crash */
 	snprintf(bad, sizeof(bad), "%s/bad-date", w->dir);
 	copy_image(good, bad);
